@@ -1,0 +1,228 @@
+// SQL entry points of the producer and worker API: dlq.enqueue, enqueue_many, claim, heartbeat,
+// complete, complete_many and fail. C-style by design (see guard.hpp): arguments are read into plain
+// values, the core validates them through CallCore, and the job store runs the statements.
+#include <string_view>
+
+#include "core/backoff.hpp"
+#include "core/job_batch.hpp"
+#include "core/validation.hpp"
+#include "pg/args.hpp"
+#include "pg/guard.hpp"
+#include "pg/job_store.hpp"
+#include "pg/spi_util.hpp"
+
+using dlq::pg::CallCore;
+using dlq::pg::RequireArg;
+using dlq::pg::TextArg;
+namespace core = dlq::core;
+namespace store = dlq::pg::store;
+
+// Jitter applied to the queue's exponential backoff.
+static constexpr double kBackoffJitter = 0.2;
+
+// Validates an optional name argument (tenant, actor, dedup_key) when it is not NULL.
+static void
+ValidateOptionalName(FunctionCallInfo fcinfo, int argno, const char *field) {
+	if (PG_ARGISNULL(argno))
+		return;
+	std::string_view value = TextArg(fcinfo, argno);
+	CallCore([&] { core::ValidateName(field, value); });
+}
+
+static void
+ValidateLeaseArg(FunctionCallInfo fcinfo, int argno) {
+	if (PG_ARGISNULL(argno))
+		return;
+	int64 lease_us = dlq::pg::IntervalArgMicros(fcinfo, argno, 0);
+	CallCore([&] { core::ValidatePositiveDuration("lease", lease_us); });
+}
+
+static void
+ConnectSpi() {
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "dlq: SPI_connect failed");
+}
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(dlq_enqueue);
+Datum
+dlq_enqueue(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "queue");
+	RequireArg(fcinfo, 1, "kind");
+	std::string_view queue = TextArg(fcinfo, 0);
+	std::string_view kind = TextArg(fcinfo, 1);
+	CallCore([&] {
+		core::ValidateName("queue", queue);
+		core::ValidateName("kind", kind);
+	});
+	if (!PG_ARGISNULL(5)) {
+		int32 max_attempts = PG_GETARG_INT32(5);
+		CallCore([&] { core::ValidateMaxAttempts("max_attempts", max_attempts); });
+	}
+	ValidateOptionalName(fcinfo, 6, "tenant");
+	ValidateOptionalName(fcinfo, 7, "actor");
+	ValidateOptionalName(fcinfo, 8, "dedup_key");
+
+	Datum values[store::kNewJobParams];
+	char nulls[store::kNewJobParams + 1];
+	for (int i = 0; i < store::kNewJobParams; i++) {
+		values[i] = PG_ARGISNULL(i) ? (Datum)0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	nulls[store::kNewJobParams] = '\0';
+
+	ConnectSpi();
+	int64 id = store::InsertJob(values, nulls);
+	SPI_finish();
+	if (id == 0)
+		dlq::pg::RaiseUnknownQueue(queue);
+	PG_RETURN_INT64(id);
+}
+
+PG_FUNCTION_INFO_V1(dlq_enqueue_many);
+Datum
+dlq_enqueue_many(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "queue");
+	RequireArg(fcinfo, 1, "jobs");
+	std::string_view queue = TextArg(fcinfo, 0);
+	Jsonb *jobs = PG_GETARG_JSONB_P(1);
+	const char *jobs_text = JsonbToCString(nullptr, &jobs->root, VARSIZE(jobs));
+	core::JobBatchSummary summary;
+	CallCore([&] {
+		core::ValidateName("queue", queue);
+		summary = core::ValidateJobBatch(jobs_text);
+	});
+
+	ConnectSpi();
+	store::QueueInfo queue_info;
+	if (!store::FindQueue(PG_GETARG_DATUM(0), &queue_info))
+		dlq::pg::RaiseUnknownQueue(queue);
+	store::InsertJobBatch(&queue_info, JsonbPGetDatum(jobs), summary.has_dedup_keys);
+
+	// Rows are (ord, id); the function returns the ids in element order.
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	for (uint64 row = 0; row < SPI_processed; row++) {
+		bool isnull;
+		Datum id = Int64GetDatum(dlq::pg::SpiInt64(row, 2, &isnull));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
+	}
+	SPI_finish();
+	return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(dlq_claim);
+Datum
+dlq_claim(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "queue");
+	RequireArg(fcinfo, 1, "worker");
+	RequireArg(fcinfo, 2, "batch");
+	std::string_view queue = TextArg(fcinfo, 0);
+	std::string_view worker = TextArg(fcinfo, 1);
+	int32 batch = PG_GETARG_INT32(2);
+	CallCore([&] {
+		core::ValidateName("worker", worker);
+		core::ValidateBatch("batch", batch);
+	});
+	ValidateLeaseArg(fcinfo, 3);
+
+	ConnectSpi();
+	uint64 claimed = store::ClaimJobs(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
+	                                  PG_ARGISNULL(3) ? (Datum)0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3));
+	if (claimed > 0) {
+		dlq::pg::ReturnSpiRowsAsSet(fcinfo);
+	} else {
+		// Nothing to claim is the common idle case; only then pay for telling an unknown queue apart.
+		if (!store::QueueExists(PG_GETARG_DATUM(0)))
+			dlq::pg::RaiseUnknownQueue(queue);
+		InitMaterializedSRF(fcinfo, 0);
+	}
+	SPI_finish();
+	return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(dlq_heartbeat);
+Datum
+dlq_heartbeat(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "job_id");
+	RequireArg(fcinfo, 1, "worker");
+	ValidateLeaseArg(fcinfo, 2);
+	ConnectSpi();
+	bool held = store::ExtendLease(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1),
+	                               PG_ARGISNULL(2) ? (Datum)0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2));
+	SPI_finish();
+	PG_RETURN_BOOL(held);
+}
+
+PG_FUNCTION_INFO_V1(dlq_complete);
+Datum
+dlq_complete(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "job_id");
+	RequireArg(fcinfo, 1, "worker");
+	ConnectSpi();
+	bool done = store::CompleteJob(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
+	SPI_finish();
+	PG_RETURN_BOOL(done);
+}
+
+PG_FUNCTION_INFO_V1(dlq_complete_many);
+Datum
+dlq_complete_many(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "job_ids");
+	RequireArg(fcinfo, 1, "worker");
+	ConnectSpi();
+	uint64 done = store::CompleteJobs(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
+	SPI_finish();
+	PG_RETURN_INT32(static_cast<int32>(done));
+}
+
+PG_FUNCTION_INFO_V1(dlq_fail);
+Datum
+dlq_fail(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "job_id");
+	RequireArg(fcinfo, 1, "worker");
+	RequireArg(fcinfo, 2, "error");
+	RequireArg(fcinfo, 4, "retryable");
+	bool retryable = PG_GETARG_BOOL(4);
+	bool has_retry_in = !PG_ARGISNULL(5);
+	int64 retry_in_us = dlq::pg::IntervalArgMicros(fcinfo, 5, 0);
+	if (has_retry_in)
+		CallCore([&] { core::ValidateNonNegativeDuration("retry_in", retry_in_us); });
+	Datum details = PG_ARGISNULL(3) ? (Datum)0 : PG_GETARG_DATUM(3);
+	double unit_random = pg_prng_double(&pg_global_prng_state);
+
+	ConnectSpi();
+	store::LeasedJob job;
+	const char *outcome = "lease_lost";
+	if (!store::LockLeasedJob(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), &job)) {
+		outcome = "lease_lost";
+	} else if (!retryable || job.attempt >= job.max_attempts) {
+		store::DeadLetterMove move = {};
+		move.job_ids = dlq::pg::Int64ArrayOfOne(PG_GETARG_INT64(0));
+		move.reason = retryable ? "RETRIES_EXHAUSTED" : "PERMANENT_FAILURE";
+		move.detected_by = "inline";
+		move.error = PG_GETARG_DATUM(2);
+		move.details = details;
+		move.details_is_null = PG_ARGISNULL(3);
+		move.metadata_is_null = true;
+		move.notes_is_null = true;
+		store::MoveToDeadLetters(&move);
+		outcome = "dead_lettered";
+	} else {
+		int64 delay_us = retry_in_us;
+		if (!has_retry_in) {
+			core::BackoffPolicy policy = {job.backoff_base_us, job.backoff_max_us, kBackoffJitter};
+			CallCore([&] { delay_us = core::BackoffDelayUs(policy, job.attempt, unit_random); });
+		}
+		TimestampTz run_at;
+		if (__builtin_add_overflow(GetCurrentTransactionStartTimestamp(), delay_us, &run_at))
+			run_at = DT_NOEND;
+		store::RescheduleJob(PG_GETARG_DATUM(0), run_at, PG_GETARG_DATUM(2), details, PG_ARGISNULL(3));
+		outcome = "retrying";
+	}
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(outcome));
+}
+
+} // extern "C"

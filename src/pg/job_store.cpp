@@ -1,0 +1,315 @@
+// The live-job storage. See job_store.hpp. Every statement names its objects with their schema, and the
+// hot ones (insert, claim, complete, fail) are prepared once per backend.
+#include "pg/job_store.hpp"
+
+#include "pg/spi_util.hpp"
+
+namespace dlq::pg::store {
+
+// ---- enqueue ----------------------------------------------------------------------------------------
+
+#define DLQ_INSERT_JOB_COLUMNS \
+	"INSERT INTO dlq.job (queue_id, kind, payload, run_at, priority, max_attempts, tenant, actor, dedup_key) " \
+	"SELECT q.id, $2, coalesce($3, '{}'::jsonb), coalesce($4, now()), coalesce($5, 0), " \
+	"       coalesce($6, q.max_attempts), $7, $8, $9 " \
+	"  FROM dlq.queue AS q WHERE q.name = $1 "
+
+#define DLQ_NEW_JOB_TYPES {TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID}
+
+static KeptStatement insert_job = {DLQ_INSERT_JOB_COLUMNS "RETURNING id", 9, DLQ_NEW_JOB_TYPES, nullptr};
+
+static KeptStatement insert_job_dedup = {
+    DLQ_INSERT_JOB_COLUMNS "ON CONFLICT (queue_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id",
+    9, DLQ_NEW_JOB_TYPES, nullptr};
+
+static KeptStatement find_dedup_job = {
+    "SELECT j.id FROM dlq.job AS j JOIN dlq.queue AS q ON q.id = j.queue_id "
+    " WHERE q.name = $1 AND j.dedup_key = $2",
+    2, {TEXTOID, TEXTOID}, nullptr};
+
+static KeptStatement find_queue = {
+    "SELECT q.id, q.max_attempts FROM dlq.queue AS q WHERE q.name = $1", 1, {TEXTOID}, nullptr};
+
+// How often a dedup insert is retried when the conflicting job disappears before it can be read.
+static constexpr int kDedupAttempts = 5;
+
+int64
+InsertJob(Datum *values, const char *nulls) {
+	bool dedup = nulls[kNewDedupKey] != 'n';
+	for (int attempt = 0; attempt < kDedupAttempts; attempt++) {
+		bool isnull;
+		if (ExecKept(dedup ? &insert_job_dedup : &insert_job, values, nulls) == 1)
+			return SpiInt64(0, 1, &isnull);
+		if (!dedup)
+			return 0; // no row inserted without a conflict: the queue does not exist
+		Datum keys[2] = {values[kNewQueue], values[kNewDedupKey]};
+		if (ExecKept(&find_dedup_job, keys, nullptr) == 1)
+			return SpiInt64(0, 1, &isnull);
+		if (!QueueExists(values[kNewQueue]))
+			return 0;
+		// The live job holding the key finished between our insert and our read: try again.
+	}
+	ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+	                errmsg("could not enqueue: the job holding this dedup_key kept changing"),
+	                errhint("Retry the transaction.")));
+	return 0;
+}
+
+bool
+FindQueue(Datum queue_name, QueueInfo *out) {
+	bool isnull;
+	if (ExecKept(&find_queue, &queue_name, nullptr) != 1)
+		return false;
+	out->id = SpiInt32(0, 1, &isnull);
+	out->max_attempts = SpiInt32(0, 2, &isnull);
+	return true;
+}
+
+// Ids are drawn in a materialized CTE so that every element has one, inserted or not; a dedup conflict
+// leaves `inserted` false and the caller's second statement finds the live job holding the key.
+#define DLQ_BATCH_INPUT \
+	"WITH input AS MATERIALIZED ( " \
+	"  SELECT nextval('dlq.job_id_seq') AS id, x.* " \
+	"    FROM ROWS FROM (jsonb_to_recordset($3) AS (kind text, payload jsonb, run_at timestamptz, " \
+	"         priority integer, max_attempts integer, tenant text, actor text, dedup_key text)) " \
+	"         WITH ORDINALITY AS x (kind, payload, run_at, priority, max_attempts, tenant, actor, dedup_key, ord)), " \
+	"ins AS ( " \
+	"  INSERT INTO dlq.job (id, queue_id, kind, payload, run_at, priority, max_attempts, tenant, actor, dedup_key) " \
+	"  SELECT i.id, $1, i.kind, coalesce(i.payload, '{}'::jsonb), coalesce(i.run_at, now()), " \
+	"         coalesce(i.priority, 0), coalesce(i.max_attempts, $2), i.tenant, i.actor, i.dedup_key " \
+	"    FROM input AS i "
+
+static KeptStatement insert_batch = {
+    DLQ_BATCH_INPUT "RETURNING 1) SELECT i.ord, i.id FROM input AS i ORDER BY i.ord",
+    3, {INT4OID, INT4OID, JSONBOID}, nullptr};
+
+static KeptStatement insert_batch_dedup = {
+    DLQ_BATCH_INPUT "ON CONFLICT (queue_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id) "
+    "SELECT i.ord, CASE WHEN ins.id IS NULL THEN NULL ELSE i.id END, i.dedup_key "
+    "  FROM input AS i LEFT JOIN ins ON ins.id = i.id ORDER BY i.ord",
+    3, {INT4OID, INT4OID, JSONBOID}, nullptr};
+
+static KeptStatement resolve_batch_dedup = {
+    "SELECT b.ord, coalesce(b.id, j.id) "
+    "  FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS b (ord, id, dedup_key) "
+    "  LEFT JOIN dlq.job AS j ON b.id IS NULL AND j.queue_id = $1 AND j.dedup_key = b.dedup_key "
+    " ORDER BY b.ord",
+    4, {INT4OID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID}, nullptr};
+
+// Turns the (ord, id-or-null, dedup_key) rows of insert_batch_dedup into arrays for the second statement.
+static void
+ResolveDedupConflicts(const QueueInfo *queue) {
+	uint64 n = SPI_processed;
+	Datum *ords = static_cast<Datum *>(palloc(sizeof(Datum) * n));
+	Datum *ids = static_cast<Datum *>(palloc(sizeof(Datum) * n));
+	Datum *keys = static_cast<Datum *>(palloc(sizeof(Datum) * n));
+	bool *id_nulls = static_cast<bool *>(palloc(sizeof(bool) * n));
+	bool *key_nulls = static_cast<bool *>(palloc(sizeof(bool) * n));
+	for (uint64 row = 0; row < n; row++) {
+		bool isnull;
+		ords[row] = Int64GetDatum(SpiInt64(row, 1, &isnull));
+		ids[row] = Int64GetDatum(SpiInt64(row, 2, &id_nulls[row]));
+		Datum key = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 3, &key_nulls[row]);
+		keys[row] = key_nulls[row] ? (Datum)0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(key));
+	}
+	int dims[1] = {static_cast<int>(n)};
+	int lbs[1] = {1};
+	Datum args[4] = {
+	    Int32GetDatum(queue->id),
+	    PointerGetDatum(construct_md_array(ords, nullptr, 1, dims, lbs, INT8OID, 8, true, TYPALIGN_DOUBLE)),
+	    PointerGetDatum(construct_md_array(ids, id_nulls, 1, dims, lbs, INT8OID, 8, true, TYPALIGN_DOUBLE)),
+	    PointerGetDatum(construct_md_array(keys, key_nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT))};
+	ExecKept(&resolve_batch_dedup, args, nullptr);
+	for (uint64 row = 0; row < SPI_processed; row++) {
+		bool isnull;
+		SpiInt64(row, 2, &isnull);
+		if (isnull)
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			                errmsg("could not enqueue: the job holding a dedup_key of this batch finished meanwhile"),
+			                errhint("Retry the transaction.")));
+	}
+}
+
+void
+InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
+	Datum args[3] = {Int32GetDatum(queue->id), Int32GetDatum(queue->max_attempts), jobs};
+	ExecKept(has_dedup_keys ? &insert_batch_dedup : &insert_batch, args, nullptr);
+	if (has_dedup_keys)
+		ResolveDedupConflicts(queue);
+}
+
+// ---- claim, heartbeat, complete ---------------------------------------------------------------------
+
+// Running jobs stay in the claim index (claiming changes no indexed column, so the update can be HOT)
+// and are skipped by the lease_expires_at filter.
+static KeptStatement claim_jobs = {
+    "WITH q AS (SELECT id, lease FROM dlq.queue WHERE name = $1 AND NOT paused), "
+    "picked AS ( "
+    "  SELECT j.id FROM dlq.job AS j "
+    "   WHERE j.queue_id = (SELECT id FROM q) AND j.lease_expires_at IS NULL AND j.run_at <= now() "
+    "   ORDER BY j.priority, j.run_at, j.id "
+    "   LIMIT $3 FOR UPDATE SKIP LOCKED), "
+    "claimed AS ( "
+    "  UPDATE dlq.job AS j "
+    "     SET attempt = j.attempt + 1, worker = $2, "
+    "         lease_expires_at = now() + coalesce($4, (SELECT lease FROM q)), "
+    "         first_attempted_at = coalesce(j.first_attempted_at, now()) "
+    "    FROM picked WHERE j.id = picked.id "
+    "  RETURNING j.id, j.kind, j.payload, j.attempt, j.max_attempts, j.tenant, j.enqueued_at, "
+    "            j.lease_expires_at, j.priority, j.run_at) "
+    "SELECT id, kind, payload, attempt, max_attempts, tenant, enqueued_at, lease_expires_at "
+    "  FROM claimed ORDER BY priority, run_at, id",
+    4, {TEXTOID, TEXTOID, INT4OID, INTERVALOID}, nullptr};
+
+static KeptStatement queue_exists = {"SELECT 1 FROM dlq.queue WHERE name = $1", 1, {TEXTOID}, nullptr};
+
+uint64
+ClaimJobs(Datum queue_name, Datum worker, Datum batch, Datum lease, bool lease_is_null) {
+	Datum args[4] = {queue_name, worker, batch, lease};
+	char nulls[5] = {' ', ' ', ' ', lease_is_null ? 'n' : ' ', '\0'};
+	return ExecKept(&claim_jobs, args, nulls);
+}
+
+bool
+QueueExists(Datum queue_name) {
+	return ExecKept(&queue_exists, &queue_name, nullptr) == 1;
+}
+
+static KeptStatement extend_lease = {
+    "UPDATE dlq.job AS j SET lease_expires_at = now() + coalesce($3, q.lease) "
+    "  FROM dlq.queue AS q "
+    " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL AND q.id = j.queue_id",
+    3, {INT8OID, TEXTOID, INTERVALOID}, nullptr};
+
+static KeptStatement complete_job = {
+    "DELETE FROM dlq.job WHERE id = $1 AND worker = $2 AND lease_expires_at IS NOT NULL", 2, {INT8OID, TEXTOID},
+    nullptr};
+
+static KeptStatement complete_jobs = {
+    "DELETE FROM dlq.job WHERE id = ANY ($1) AND worker = $2 AND lease_expires_at IS NOT NULL", 2,
+    {INT8ARRAYOID, TEXTOID}, nullptr};
+
+bool
+ExtendLease(Datum job_id, Datum worker, Datum lease, bool lease_is_null) {
+	Datum args[3] = {job_id, worker, lease};
+	char nulls[4] = {' ', ' ', lease_is_null ? 'n' : ' ', '\0'};
+	return ExecKept(&extend_lease, args, nulls) == 1;
+}
+
+bool
+CompleteJob(Datum job_id, Datum worker) {
+	Datum args[2] = {job_id, worker};
+	return ExecKept(&complete_job, args, nullptr) == 1;
+}
+
+uint64
+CompleteJobs(Datum job_ids, Datum worker) {
+	Datum args[2] = {job_ids, worker};
+	return ExecKept(&complete_jobs, args, nullptr);
+}
+
+// ---- fail -------------------------------------------------------------------------------------------
+
+static KeptStatement lock_leased_job = {
+    "SELECT j.attempt, j.max_attempts, "
+    "       (extract(epoch FROM q.backoff_base) * 1000000)::bigint, "
+    "       (extract(epoch FROM q.backoff_max) * 1000000)::bigint "
+    "  FROM dlq.job AS j JOIN dlq.queue AS q ON q.id = j.queue_id "
+    " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL "
+    "   FOR UPDATE OF j",
+    2, {INT8OID, TEXTOID}, nullptr};
+
+static KeptStatement reschedule_job = {
+    "UPDATE dlq.job AS j "
+    "   SET run_at = $2, lease_expires_at = NULL, worker = NULL, last_error = $3, "
+    "       errors = coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(dlq._attempt_record(j.attempt, j.worker, $3, $4)), "
+    "       first_failed_at = coalesce(j.first_failed_at, now()) "
+    " WHERE j.id = $1",
+    4, {INT8OID, TIMESTAMPTZOID, TEXTOID, JSONBOID}, nullptr};
+
+bool
+LockLeasedJob(Datum job_id, Datum worker, LeasedJob *out) {
+	Datum args[2] = {job_id, worker};
+	if (ExecKept(&lock_leased_job, args, nullptr) != 1)
+		return false;
+	bool isnull;
+	out->attempt = SpiInt32(0, 1, &isnull);
+	out->max_attempts = SpiInt32(0, 2, &isnull);
+	out->backoff_base_us = SpiInt64(0, 3, &isnull);
+	out->backoff_max_us = SpiInt64(0, 4, &isnull);
+	return true;
+}
+
+void
+RescheduleJob(Datum job_id, TimestampTz run_at, Datum error, Datum details, bool details_is_null) {
+	Datum args[4] = {job_id, TimestampTzGetDatum(run_at), error, details};
+	char nulls[5] = {' ', ' ', ' ', details_is_null ? 'n' : ' ', '\0'};
+	ExecKept(&reschedule_job, args, nulls);
+}
+
+// ---- dead letters -----------------------------------------------------------------------------------
+
+static KeptStatement move_to_dead_letters = {
+    "WITH moved AS (DELETE FROM dlq.job AS j WHERE j.id = ANY ($1) RETURNING j.*), "
+    "dead AS ( "
+    "  INSERT INTO dlq.dead_letter (job_id, queue, kind, tenant, actor, payload, priority, attempts, max_attempts, "
+    "         reason, detected_by, last_error, fingerprint, errors, metadata, enqueued_at, first_attempted_at, "
+    "         notes, replayed_from) "
+    "  SELECT m.id, q.name, m.kind, m.tenant, m.actor, m.payload, m.priority, m.attempt, m.max_attempts, "
+    "         $2, $3, coalesce($4, m.last_error), dlq.fingerprint(coalesce($4, m.last_error)), "
+    "         coalesce(m.errors, '[]'::jsonb) || CASE WHEN $4 IS NULL THEN '[]'::jsonb "
+    "              ELSE jsonb_build_array(dlq._attempt_record(m.attempt, m.worker, $4, $5)) END, "
+    "         jsonb_build_object('last_worker', m.worker) || coalesce($6, '{}'::jsonb), "
+    "         m.enqueued_at, m.first_attempted_at, $7, m.replayed_from "
+    "    FROM moved AS m JOIN dlq.queue AS q ON q.id = m.queue_id "
+    "  RETURNING id, job_id, queue, kind, reason, detected_by) "
+    "SELECT d.id, d.job_id, pg_notify('dlq_dead_letter', json_build_object('id', d.id, 'job_id', d.job_id, "
+    "       'queue', d.queue, 'kind', d.kind, 'reason', d.reason, 'detected_by', d.detected_by)::text) "
+    "  FROM dead AS d ORDER BY d.id",
+    7, {INT8ARRAYOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID}, nullptr};
+
+static KeptStatement find_dead_letter_of_job = {
+    "SELECT id FROM dlq.dead_letter WHERE job_id = $1", 1, {INT8OID}, nullptr};
+
+uint64
+MoveToDeadLetters(const DeadLetterMove *move) {
+	Datum args[7] = {move->job_ids, CStringGetTextDatum(move->reason), CStringGetTextDatum(move->detected_by),
+	                 move->error, move->details, move->metadata, move->notes};
+	char nulls[8] = {' ', ' ', ' ', move->error_is_null ? 'n' : ' ', move->details_is_null ? 'n' : ' ',
+	                 move->metadata_is_null ? 'n' : ' ', move->notes_is_null ? 'n' : ' ', '\0'};
+	return ExecKept(&move_to_dead_letters, args, nulls);
+}
+
+int64
+FindDeadLetterOfJob(Datum job_id) {
+	bool isnull;
+	if (ExecKept(&find_dead_letter_of_job, &job_id, nullptr) != 1)
+		return 0;
+	return SpiInt64(0, 1, &isnull);
+}
+
+// ---- replay and queue removal -----------------------------------------------------------------------
+
+static KeptStatement requeue_dead_letters = {
+    "INSERT INTO dlq.job (queue_id, kind, payload, run_at, priority, max_attempts, tenant, actor, replayed_from) "
+    "SELECT q.id, d.kind, d.payload, $2, d.priority, d.max_attempts, d.tenant, d.actor, d.id "
+    "  FROM dlq.dead_letter AS d JOIN dlq.queue AS q ON q.name = d.queue "
+    " WHERE d.id = ANY ($1) "
+    " ORDER BY d.id "
+    "RETURNING replayed_from, id",
+    2, {INT8ARRAYOID, TIMESTAMPTZOID}, nullptr};
+
+static KeptStatement delete_queue_jobs = {"DELETE FROM dlq.job WHERE queue_id = $1", 1, {INT4OID}, nullptr};
+
+uint64
+RequeueDeadLetters(Datum dead_letter_ids, Datum run_at) {
+	Datum args[2] = {dead_letter_ids, run_at};
+	return ExecKept(&requeue_dead_letters, args, nullptr);
+}
+
+uint64
+DeleteQueueJobs(Datum queue_id) {
+	return ExecKept(&delete_queue_jobs, &queue_id, nullptr);
+}
+
+} // namespace dlq::pg::store

@@ -1,0 +1,79 @@
+// The live-job storage: every statement that inserts, claims, completes, fails or moves a job lives in
+// job_store.cpp, behind these functions, so the storage can be redesigned without touching callers.
+// All functions must be called between SPI_connect() and SPI_finish(); results that come back as rows
+// are left in SPI_tuptable.
+#pragma once
+
+#include "pg/pg_includes.hpp"
+
+namespace dlq::pg::store {
+
+// Parameters of InsertJob, in this order.
+enum NewJobParam {
+	kNewQueue, kNewKind, kNewPayload, kNewRunAt, kNewPriority, kNewMaxAttempts, kNewTenant, kNewActor,
+	kNewDedupKey, kNewJobParams
+};
+
+// Inserts one job. Returns its id; with a dedup key held by a live job of the queue, that job's id.
+// Returns 0 when the queue does not exist.
+int64 InsertJob(Datum *values, const char *nulls);
+
+struct QueueInfo {
+	int32 id;
+	int32 max_attempts;
+};
+// Looks a queue up by name; false when it does not exist.
+bool FindQueue(Datum queue_name, QueueInfo *out);
+
+// Inserts a validated batch (a JSON array, see core/job_batch.hpp) into the queue. Leaves rows
+// (ord bigint, id bigint) in SPI_tuptable ordered by ord (1-based), one per element.
+void InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys);
+
+// Leases up to `batch` available jobs of the queue to the worker. Rows in SPI_tuptable, in claim order:
+// job_id, kind, payload, attempt, max_attempts, tenant, enqueued_at, lease_expires_at. Returns the count.
+uint64 ClaimJobs(Datum queue_name, Datum worker, Datum batch, Datum lease, bool lease_is_null);
+// Whether the queue exists (used to tell an unknown queue from an empty or paused one).
+bool QueueExists(Datum queue_name);
+
+bool ExtendLease(Datum job_id, Datum worker, Datum lease, bool lease_is_null);
+bool CompleteJob(Datum job_id, Datum worker);
+uint64 CompleteJobs(Datum job_ids, Datum worker);
+
+struct LeasedJob {
+	int32 attempt;
+	int32 max_attempts;
+	int64 backoff_base_us;
+	int64 backoff_max_us;
+};
+// Locks the job if `worker` holds its lease; false otherwise (lease lost).
+bool LockLeasedJob(Datum job_id, Datum worker, LeasedJob *out);
+// Records a failed attempt and puts the job back to wait until run_at.
+void RescheduleJob(Datum job_id, TimestampTz run_at, Datum error, Datum details, bool details_is_null);
+
+// The one dead-letter path (inline, sweep and manual detection): moves live jobs to dlq.dead_letter
+// in one statement and sends NOTIFY dlq_dead_letter for each. When `error` is given, the attempt that
+// ended with it is appended to the history first. Rows (dead_letter_id, job_id) in SPI_tuptable;
+// returns the count moved (jobs that no longer exist are skipped).
+struct DeadLetterMove {
+	Datum job_ids;        // bigint[]
+	const char *reason;
+	const char *detected_by;
+	Datum error;          // text, or null
+	bool error_is_null;
+	Datum details;        // jsonb, or null
+	bool details_is_null;
+	Datum metadata;       // jsonb merged into the dead letter's metadata, or null
+	bool metadata_is_null;
+	Datum notes;          // text, or null
+	bool notes_is_null;
+};
+uint64 MoveToDeadLetters(const DeadLetterMove *move);
+// The dead letter a job became, or 0.
+int64 FindDeadLetterOfJob(Datum job_id);
+
+// Recreates dead letters as new jobs (attempt 0, replayed_from = the dead letter). Dead letters whose
+// queue no longer exists are skipped. Rows (dead_letter_id, job_id) in SPI_tuptable.
+uint64 RequeueDeadLetters(Datum dead_letter_ids, Datum run_at);
+uint64 DeleteQueueJobs(Datum queue_id);
+
+} // namespace dlq::pg::store

@@ -1,0 +1,138 @@
+-- Base tables. Applications never touch them: everything goes through dlq.* functions and views.
+
+CREATE SEQUENCE dlq.queue_id_seq AS integer;
+CREATE TABLE dlq.queue (
+	id              integer PRIMARY KEY DEFAULT nextval('dlq.queue_id_seq'),
+	name            text NOT NULL UNIQUE,
+	max_attempts    integer NOT NULL,
+	lease           interval NOT NULL,
+	recovery_window interval NOT NULL,
+	backoff_base    interval NOT NULL,
+	backoff_max     interval NOT NULL,
+	paused          boolean NOT NULL DEFAULT false,
+	created_at      timestamptz NOT NULL DEFAULT now()
+);
+ALTER SEQUENCE dlq.queue_id_seq OWNED BY dlq.queue.id;
+
+-- The reason registry. Built-in rows come from the C++ core (dlq._builtin_reasons) and are not dumped:
+-- CREATE EXTENSION recreates them.
+CREATE TABLE dlq.reason (
+	code        text PRIMARY KEY,
+	label       text NOT NULL,
+	severity    text NOT NULL,
+	description text,
+	builtin     boolean NOT NULL DEFAULT false,
+	created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- Live jobs: waiting (lease_expires_at IS NULL; available once run_at has come) or running.
+-- Completed jobs are deleted; dead jobs move to dlq.dead_letter in the same transaction.
+-- Fixed-width columns first so rows pack without padding.
+CREATE SEQUENCE dlq.job_id_seq;
+CREATE TABLE dlq.job (
+	id                 bigint PRIMARY KEY DEFAULT nextval('dlq.job_id_seq'),
+	run_at             timestamptz NOT NULL,
+	lease_expires_at   timestamptz,
+	enqueued_at        timestamptz NOT NULL DEFAULT now(),
+	first_attempted_at timestamptz,
+	first_failed_at    timestamptz,
+	replayed_from      bigint,
+	queue_id           integer NOT NULL,
+	priority           integer NOT NULL DEFAULT 0,
+	attempt            integer NOT NULL DEFAULT 0,
+	max_attempts       integer NOT NULL,
+	kind               text NOT NULL,
+	worker             text,
+	tenant             text,
+	actor              text,
+	dedup_key          text,
+	last_error         text,
+	payload            jsonb NOT NULL,
+	errors             jsonb
+) WITH (fillfactor = 85, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
+        autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_cost_delay = 0);
+ALTER SEQUENCE dlq.job_id_seq OWNED BY dlq.job.id;
+-- Claim order. No column of this index changes when a job is claimed, so claim updates can be HOT.
+CREATE INDEX job_claim_idx ON dlq.job (queue_id, priority, run_at, id);
+-- The sweeper's two scans: expired leases, and retries past their recovery window.
+CREATE INDEX job_lease_idx ON dlq.job (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+CREATE INDEX job_first_failed_idx ON dlq.job (first_failed_at) WHERE first_failed_at IS NOT NULL;
+-- At most one live job per (queue, dedup_key).
+CREATE UNIQUE INDEX job_dedup_idx ON dlq.job (queue_id, dedup_key) WHERE dedup_key IS NOT NULL;
+
+-- Dead letters: a job that will not be retried, with everything needed to understand and replay it.
+-- The queue is kept by name so a dead letter outlives its queue.
+CREATE SEQUENCE dlq.dead_letter_id_seq;
+CREATE TABLE dlq.dead_letter (
+	id                 bigint PRIMARY KEY DEFAULT nextval('dlq.dead_letter_id_seq'),
+	job_id             bigint NOT NULL,
+	queue              text NOT NULL,
+	kind               text NOT NULL,
+	tenant             text,
+	actor              text,
+	payload            jsonb NOT NULL,
+	priority           integer NOT NULL,
+	attempts           integer NOT NULL,
+	max_attempts       integer NOT NULL,
+	reason             text NOT NULL REFERENCES dlq.reason (code),
+	detected_by        text NOT NULL CHECK (detected_by IN ('inline', 'sweep', 'manual')),
+	last_error         text,
+	fingerprint        text,
+	errors             jsonb NOT NULL DEFAULT '[]',
+	metadata           jsonb NOT NULL DEFAULT '{}',
+	enqueued_at        timestamptz NOT NULL,
+	first_attempted_at timestamptz,
+	dead_lettered_at   timestamptz NOT NULL DEFAULT now(),
+	reviewed           boolean NOT NULL DEFAULT false,
+	reviewed_at        timestamptz,
+	reviewed_by        text,
+	notes              text,
+	replay_count       integer NOT NULL DEFAULT 0,
+	last_replayed_at   timestamptz,
+	last_replay_job_id bigint,
+	replayed_from      bigint
+);
+ALTER SEQUENCE dlq.dead_letter_id_seq OWNED BY dlq.dead_letter.id;
+-- A job dies at most once (it leaves dlq.job when it does), which makes dead-lettering idempotent.
+CREATE UNIQUE INDEX dead_letter_job_idx ON dlq.dead_letter (job_id);
+CREATE INDEX dead_letter_queue_at_idx ON dlq.dead_letter (queue, dead_lettered_at);
+CREATE INDEX dead_letter_unreviewed_idx ON dlq.dead_letter (queue) WHERE NOT reviewed;
+
+-- Replay audit: one row per reprocess call, one item per dead letter it was asked to replay.
+CREATE SEQUENCE dlq.replay_id_seq;
+CREATE TABLE dlq.replay (
+	id            bigint PRIMARY KEY DEFAULT nextval('dlq.replay_id_seq'),
+	at            timestamptz NOT NULL DEFAULT now(),
+	actor         text NOT NULL DEFAULT session_user,
+	justification text NOT NULL,
+	requested_ids bigint[] NOT NULL,
+	job_ids       bigint[] NOT NULL,
+	queues        text[] NOT NULL,
+	kinds         text[] NOT NULL,
+	requested     integer NOT NULL,
+	requeued      integer NOT NULL,
+	skipped       integer NOT NULL,
+	forced        boolean NOT NULL DEFAULT false
+);
+ALTER SEQUENCE dlq.replay_id_seq OWNED BY dlq.replay.id;
+CREATE TABLE dlq.replay_item (
+	replay_id      bigint NOT NULL REFERENCES dlq.replay (id),
+	dead_letter_id bigint NOT NULL,
+	job_id         bigint,
+	outcome        text NOT NULL CHECK (outcome IN ('requeued', 'skipped_missing', 'skipped_live_replay',
+	                                               'skipped_no_queue')),
+	PRIMARY KEY (replay_id, dead_letter_id)
+);
+CREATE INDEX replay_item_dead_letter_idx ON dlq.replay_item (dead_letter_id);
+
+-- pg_dump keeps user data of extension tables only when they are registered.
+SELECT pg_catalog.pg_extension_config_dump('dlq.queue', '');
+SELECT pg_catalog.pg_extension_config_dump('dlq.queue_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dlq.reason', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('dlq.job', '');
+SELECT pg_catalog.pg_extension_config_dump('dlq.job_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dlq.dead_letter', '');
+SELECT pg_catalog.pg_extension_config_dump('dlq.dead_letter_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dlq.replay', '');
+SELECT pg_catalog.pg_extension_config_dump('dlq.replay_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dlq.replay_item', '');

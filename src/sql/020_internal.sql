@@ -1,0 +1,52 @@
+-- Internal helpers implemented by the C++ layer. Not part of the API; never granted to dlq roles.
+
+CREATE FUNCTION dlq._builtin_reasons()
+RETURNS TABLE (code text, label text, severity text, description text)
+LANGUAGE C STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_builtin_reasons';
+
+CREATE FUNCTION dlq._validate_queue_settings(queue text, max_attempts integer, lease interval,
+	recovery_window interval, backoff_base interval, backoff_max interval)
+RETURNS void
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_validate_queue_settings';
+
+CREATE FUNCTION dlq._validate_reason(code text, severity text)
+RETURNS void
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_validate_reason';
+
+-- One attempt of the error history, built by the core so every path writes the same record.
+CREATE FUNCTION dlq._attempt_record(attempt integer, worker text, error text, details jsonb)
+RETURNS jsonb
+LANGUAGE C STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_attempt_record';
+
+-- Job-store entry points used by the plpgsql operator functions (statements live in src/pg/job_store.cpp).
+CREATE FUNCTION dlq._requeue_dead_letters(ids bigint[], run_at timestamptz)
+RETURNS TABLE (dead_letter_id bigint, job_id bigint)
+LANGUAGE C STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_requeue_dead_letters';
+
+CREATE FUNCTION dlq._delete_queue_jobs(queue_id integer)
+RETURNS bigint
+LANGUAGE C STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_delete_queue_jobs';
+
+-- The normalised form of an error message used to group dead letters into patterns.
+CREATE FUNCTION dlq.fingerprint(error text)
+RETURNS text
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_fingerprint';
+COMMENT ON FUNCTION dlq.fingerprint(text) IS
+	'error message with volatile parts (numbers, UUIDs, hex ids, quoted values, timestamps) normalised';
+
+INSERT INTO dlq.reason (code, label, severity, description, builtin)
+SELECT r.code, r.label, r.severity, r.description, true FROM dlq._builtin_reasons() AS r;

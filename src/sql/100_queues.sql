@@ -1,0 +1,141 @@
+-- Queue administration.
+
+CREATE FUNCTION dlq.create_queue(
+	queue text,
+	max_attempts integer DEFAULT 5,
+	lease interval DEFAULT '15 minutes',
+	recovery_window interval DEFAULT '1 hour',
+	backoff_base interval DEFAULT '10 seconds',
+	backoff_max interval DEFAULT '1 hour',
+	if_not_exists boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF queue IS NULL OR max_attempts IS NULL OR lease IS NULL OR recovery_window IS NULL
+	   OR backoff_base IS NULL OR backoff_max IS NULL OR if_not_exists IS NULL THEN
+		RAISE EXCEPTION 'queue settings must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Leave a setting out to get its default.';
+	END IF;
+	PERFORM dlq._validate_queue_settings(queue, max_attempts, lease, recovery_window, backoff_base, backoff_max);
+	INSERT INTO dlq.queue (name, max_attempts, lease, recovery_window, backoff_base, backoff_max)
+	VALUES (queue, max_attempts, lease, recovery_window, backoff_base, backoff_max);
+EXCEPTION WHEN unique_violation THEN
+	IF if_not_exists THEN
+		RAISE NOTICE 'queue "%" already exists, skipping', queue;
+	ELSE
+		RAISE EXCEPTION 'queue "%" already exists', queue
+			USING ERRCODE = 'duplicate_object',
+			      HINT = 'Use dlq.alter_queue() to change its settings, or pass if_not_exists => true.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dlq.create_queue(text, integer, interval, interval, interval, interval, boolean) IS
+	'create a queue with its retry, lease and recovery settings';
+
+-- Looks a queue up by name; raises undefined_object when it does not exist.
+CREATE FUNCTION dlq._queue_id(queue text, lock boolean DEFAULT false)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_id integer;
+BEGIN
+	IF queue IS NULL THEN
+		RAISE EXCEPTION 'queue must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF lock THEN
+		SELECT q.id INTO v_id FROM dlq.queue AS q WHERE q.name OPERATOR(pg_catalog.=) queue FOR UPDATE;
+	ELSE
+		SELECT q.id INTO v_id FROM dlq.queue AS q WHERE q.name OPERATOR(pg_catalog.=) queue;
+	END IF;
+	IF v_id IS NULL THEN
+		RAISE EXCEPTION 'queue "%" does not exist', queue
+			USING ERRCODE = 'undefined_object', HINT = 'Create it with dlq.create_queue().';
+	END IF;
+	RETURN v_id;
+END
+$$;
+
+CREATE FUNCTION dlq.alter_queue(
+	queue text,
+	max_attempts integer DEFAULT NULL,
+	lease interval DEFAULT NULL,
+	recovery_window interval DEFAULT NULL,
+	backoff_base interval DEFAULT NULL,
+	backoff_max interval DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_id integer := dlq._queue_id(queue, lock => true);
+	v_old dlq.queue;
+BEGIN
+	SELECT * INTO v_old FROM dlq.queue AS q WHERE q.id OPERATOR(pg_catalog.=) v_id;
+	-- Validate the settings as they will be, so base <= max holds whichever of them changed.
+	PERFORM dlq._validate_queue_settings(queue,
+		coalesce(max_attempts, v_old.max_attempts), coalesce(lease, v_old.lease),
+		coalesce(recovery_window, v_old.recovery_window), coalesce(backoff_base, v_old.backoff_base),
+		coalesce(backoff_max, v_old.backoff_max));
+	UPDATE dlq.queue AS q
+	   SET max_attempts = coalesce(alter_queue.max_attempts, q.max_attempts),
+	       lease = coalesce(alter_queue.lease, q.lease),
+	       recovery_window = coalesce(alter_queue.recovery_window, q.recovery_window),
+	       backoff_base = coalesce(alter_queue.backoff_base, q.backoff_base),
+	       backoff_max = coalesce(alter_queue.backoff_max, q.backoff_max)
+	 WHERE q.id OPERATOR(pg_catalog.=) v_id;
+END
+$$;
+COMMENT ON FUNCTION dlq.alter_queue(text, integer, interval, interval, interval, interval) IS
+	'change queue settings; a NULL (omitted) setting is left unchanged';
+
+CREATE FUNCTION dlq.pause_queue(queue text)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	UPDATE dlq.queue SET paused = true WHERE id OPERATOR(pg_catalog.=) dlq._queue_id(pause_queue.queue, true);
+END;
+COMMENT ON FUNCTION dlq.pause_queue(text) IS 'stop claims from a queue (enqueue still works)';
+
+CREATE FUNCTION dlq.resume_queue(queue text)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	UPDATE dlq.queue SET paused = false WHERE id OPERATOR(pg_catalog.=) dlq._queue_id(resume_queue.queue, true);
+END;
+COMMENT ON FUNCTION dlq.resume_queue(text) IS 'let workers claim from a paused queue again';
+
+CREATE FUNCTION dlq.drop_queue(queue text, force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_id integer := dlq._queue_id(queue, lock => true);
+	v_jobs bigint;
+	v_dead bigint;
+	v_deleted bigint;
+BEGIN
+	SELECT count(*) INTO v_jobs FROM dlq.job AS j WHERE j.queue_id OPERATOR(pg_catalog.=) v_id;
+	SELECT count(*) INTO v_dead FROM dlq.dead_letter AS d WHERE d.queue OPERATOR(pg_catalog.=) drop_queue.queue;
+	IF (v_jobs OPERATOR(pg_catalog.>) 0 OR v_dead OPERATOR(pg_catalog.>) 0) AND NOT coalesce(force, false) THEN
+		RAISE EXCEPTION 'queue "%" still has % live jobs and % dead letters', queue, v_jobs, v_dead
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Drain or dead-letter them first, or pass force => true to delete the live jobs '
+			             'and keep the dead letters.';
+	END IF;
+	v_deleted := dlq._delete_queue_jobs(v_id);
+	DELETE FROM dlq.queue AS q WHERE q.id OPERATOR(pg_catalog.=) v_id;
+	IF v_deleted OPERATOR(pg_catalog.>) 0 THEN
+		RAISE NOTICE 'deleted % live jobs of queue "%"', v_deleted, queue;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dlq.drop_queue(text, boolean) IS
+	'drop a queue; refuses while it has live jobs or dead letters unless forced (dead letters are kept)';

@@ -1,0 +1,158 @@
+-- Dead letters: the reason registry, manual dead-lettering, review and audited replay.
+
+CREATE FUNCTION dlq.register_reason(code text, label text, severity text DEFAULT 'terminal',
+	description text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF code IS NULL OR label IS NULL OR severity IS NULL THEN
+		RAISE EXCEPTION 'code, label and severity must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF pg_catalog.btrim(label) OPERATOR(pg_catalog.=) '' THEN
+		RAISE EXCEPTION 'label must not be blank' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM dlq._validate_reason(code, severity);
+	INSERT INTO dlq.reason (code, label, severity, description)
+	VALUES (code, label, severity, description);
+EXCEPTION WHEN unique_violation THEN
+	RAISE EXCEPTION 'reason "%" already exists', code USING ERRCODE = 'duplicate_object';
+END
+$$;
+COMMENT ON FUNCTION dlq.register_reason(text, text, text, text) IS 'add a dead-letter reason code to the registry';
+
+-- Raises undefined_object unless the reason code is registered.
+CREATE FUNCTION dlq._check_reason(reason text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF reason IS NULL THEN
+		RAISE EXCEPTION 'reason must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM dlq.reason AS r WHERE r.code OPERATOR(pg_catalog.=) reason) THEN
+		RAISE EXCEPTION 'unknown dead-letter reason "%"', reason
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'See SELECT code FROM dlq.reasons, or add it with dlq.register_reason().';
+	END IF;
+END
+$$;
+
+CREATE FUNCTION dlq.dead_letter(job_id bigint, reason text DEFAULT 'MANUAL', note text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_dead_letter';
+COMMENT ON FUNCTION dlq.dead_letter(bigint, text, text) IS
+	'move a live job to the dead letters by hand; idempotent (returns the same dead letter id again)';
+
+CREATE FUNCTION dlq.mark_reviewed(ids bigint[], notes text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_count integer;
+BEGIN
+	IF ids IS NULL THEN
+		RAISE EXCEPTION 'ids must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	UPDATE dlq.dead_letter AS d
+	   SET reviewed = true,
+	       reviewed_at = pg_catalog.now(),
+	       reviewed_by = session_user,
+	       notes = CASE WHEN mark_reviewed.notes IS NULL THEN d.notes
+	                    WHEN d.notes IS NULL THEN mark_reviewed.notes
+	                    ELSE d.notes OPERATOR(pg_catalog.||) E'\n' OPERATOR(pg_catalog.||) mark_reviewed.notes END
+	 WHERE d.id OPERATOR(pg_catalog.=) ANY (ids);
+	GET DIAGNOSTICS v_count = ROW_COUNT;
+	RETURN v_count;
+END
+$$;
+COMMENT ON FUNCTION dlq.mark_reviewed(bigint[], text) IS
+	'mark dead letters reviewed by the session user; notes are appended to earlier notes';
+
+CREATE FUNCTION dlq.reprocess(ids bigint[], justification text, run_at timestamptz DEFAULT now(),
+	force boolean DEFAULT false)
+RETURNS TABLE (replay_id bigint, requested integer, requeued integer, skipped integer, job_ids bigint[])
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_ids bigint[];
+	v_eligible bigint[];
+	v_replay bigint;
+	v_requeued_dl bigint[];
+	v_requeued_job bigint[];
+BEGIN
+	IF justification IS NULL OR pg_catalog.btrim(justification) OPERATOR(pg_catalog.=) '' THEN
+		RAISE EXCEPTION 'justification must not be blank'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Say why these dead letters are replayed; it is kept in dlq.replays.';
+	END IF;
+	IF ids IS NULL OR pg_catalog.cardinality(ids) OPERATOR(pg_catalog.=) 0 THEN
+		RAISE EXCEPTION 'ids must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF run_at IS NULL OR force IS NULL THEN
+		RAISE EXCEPTION 'run_at and force must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT pg_catalog.array_agg(DISTINCT i ORDER BY i) INTO v_ids FROM pg_catalog.unnest(ids) AS i WHERE i IS NOT NULL;
+	v_ids := coalesce(v_ids, '{}');
+
+	-- Lock the dead letters in id order (no deadlock between concurrent replays). The eligibility
+	-- check below is a new statement, so it sees a concurrent replay that committed while we waited.
+	PERFORM 1 FROM dlq.dead_letter AS d WHERE d.id OPERATOR(pg_catalog.=) ANY (v_ids) ORDER BY d.id FOR UPDATE;
+
+	SELECT pg_catalog.array_agg(d.id ORDER BY d.id) INTO v_eligible
+	  FROM dlq.dead_letter AS d
+	 WHERE d.id OPERATOR(pg_catalog.=) ANY (v_ids)
+	   AND (force OR d.last_replay_job_id IS NULL
+	        OR NOT EXISTS (SELECT 1 FROM dlq.job AS j WHERE j.id OPERATOR(pg_catalog.=) d.last_replay_job_id));
+
+	SELECT pg_catalog.array_agg(r.dead_letter_id ORDER BY r.dead_letter_id),
+	       pg_catalog.array_agg(r.job_id ORDER BY r.dead_letter_id)
+	  INTO v_requeued_dl, v_requeued_job
+	  FROM dlq._requeue_dead_letters(coalesce(v_eligible, '{}'), run_at) AS r;
+	v_requeued_dl := coalesce(v_requeued_dl, '{}');
+	v_requeued_job := coalesce(v_requeued_job, '{}');
+
+	UPDATE dlq.dead_letter AS d
+	   SET reviewed = true,
+	       reviewed_at = coalesce(d.reviewed_at, pg_catalog.now()),
+	       reviewed_by = coalesce(d.reviewed_by, session_user),
+	       replay_count = d.replay_count OPERATOR(pg_catalog.+) 1,
+	       last_replayed_at = pg_catalog.now(),
+	       last_replay_job_id = r.job_id
+	  FROM ROWS FROM (pg_catalog.unnest(v_requeued_dl), pg_catalog.unnest(v_requeued_job)) AS r (dead_letter_id, job_id)
+	 WHERE d.id OPERATOR(pg_catalog.=) r.dead_letter_id;
+
+	INSERT INTO dlq.replay (justification, requested_ids, job_ids, queues, kinds, requested, requeued, skipped, forced)
+	SELECT justification, v_ids, v_requeued_job,
+	       coalesce(pg_catalog.array_agg(DISTINCT d.queue ORDER BY d.queue), '{}'),
+	       coalesce(pg_catalog.array_agg(DISTINCT d.kind ORDER BY d.kind), '{}'),
+	       pg_catalog.cardinality(v_ids), pg_catalog.cardinality(v_requeued_job),
+	       pg_catalog.cardinality(v_ids) OPERATOR(pg_catalog.-) pg_catalog.cardinality(v_requeued_job), force
+	  FROM dlq.dead_letter AS d
+	 WHERE d.id OPERATOR(pg_catalog.=) ANY (v_requeued_dl)
+	RETURNING id INTO v_replay;
+
+	INSERT INTO dlq.replay_item (replay_id, dead_letter_id, job_id, outcome)
+	SELECT v_replay, i, r.job_id,
+	       CASE WHEN r.job_id IS NOT NULL THEN 'requeued'
+	            WHEN d.id IS NULL THEN 'skipped_missing'
+	            WHEN i OPERATOR(pg_catalog.=) ANY (coalesce(v_eligible, '{}')) THEN 'skipped_no_queue'
+	            ELSE 'skipped_live_replay' END
+	  FROM pg_catalog.unnest(v_ids) AS i
+	  LEFT JOIN ROWS FROM (pg_catalog.unnest(v_requeued_dl), pg_catalog.unnest(v_requeued_job)) AS r (dead_letter_id, job_id)
+	         ON r.dead_letter_id OPERATOR(pg_catalog.=) i
+	  LEFT JOIN dlq.dead_letter AS d ON d.id OPERATOR(pg_catalog.=) i;
+
+	RETURN QUERY
+	SELECT rp.id, rp.requested, rp.requeued, rp.skipped, rp.job_ids FROM dlq.replay AS rp
+	 WHERE rp.id OPERATOR(pg_catalog.=) v_replay;
+END
+$$;
+COMMENT ON FUNCTION dlq.reprocess(bigint[], text, timestamptz, boolean) IS
+	'replay dead letters as new jobs, with a required justification; every call is audited in dlq.replays';
