@@ -19,7 +19,8 @@ REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --temp-config=test/regress.conf --no-locale --encoding=UTF8
 ISOLATION      = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
-EXTRA_CLEAN = dlq--$(EXTVERSION).sql results regression.diffs regression.out output_iso tmp_check tmp_check_iso
+PROVE_TESTS = test/t/*.pl
+EXTRA_CLEAN = dlq--$(EXTVERSION).sql results regression.diffs regression.out output_iso tmp_check tmp_check_regress tmp_check_iso
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -40,3 +41,12 @@ demo:
 	bash test/scripts/demo.sh
 unit:
 	bash test/scripts/unit.sh
+
+# Suites run separately by test/scripts/run_all.sh (PGXS's installcheck runs them all at once).
+.PHONY: installcheck-regress installcheck-isolation installcheck-tap
+installcheck-regress:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) --temp-instance=./tmp_check_regress $(REGRESS)
+installcheck-isolation:
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) --temp-instance=./tmp_check_iso $(ISOLATION)
+installcheck-tap:
+	$(prove_installcheck)
