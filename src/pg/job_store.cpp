@@ -221,7 +221,7 @@ static KeptStatement lock_leased_job = {
 
 static KeptStatement reschedule_job = {
     "UPDATE dlq.job AS j "
-    "   SET run_at = $2, lease_expires_at = NULL, worker = NULL, last_error = $3, "
+    "   SET run_at = $2, lease_expires_at = NULL, last_error = $3, "
     "       errors = coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(dlq._attempt_record(j.attempt, j.worker, $3, $4)), "
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
     " WHERE j.id = $1",
@@ -310,6 +310,80 @@ RequeueDeadLetters(Datum dead_letter_ids, Datum run_at) {
 uint64
 DeleteQueueJobs(Datum queue_id) {
 	return ExecKept(&delete_queue_jobs, &queue_id, nullptr);
+}
+
+// ---- sweep ------------------------------------------------------------------------------------------
+
+// Expired leases with attempts left go back to waiting, available at once. The lost lease is
+// recorded as an attempt that ended with "lease expired". SKIP LOCKED leaves alone a job whose worker
+// is completing or failing it right now, and the lease is re-checked on the locked row, so a
+// heartbeat that just extended it wins.
+static KeptStatement rescue_expired = {
+    "WITH expired AS ( "
+    "  SELECT j.id FROM dlq.job AS j "
+    "   WHERE j.lease_expires_at < now() AND j.attempt < j.max_attempts AND ($1 = 0 OR j.queue_id = $1) "
+    "   ORDER BY j.lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+    "UPDATE dlq.job AS j "
+    "   SET lease_expires_at = NULL, last_error = 'lease expired', "
+    "       errors = coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(dlq._attempt_record(j.attempt, j.worker, "
+    "                'lease expired', jsonb_build_object('sweep_id', $3, 'lease_expired_at', j.lease_expires_at))), "
+    "       first_failed_at = coalesce(j.first_failed_at, now()) "
+    "  FROM expired WHERE j.id = expired.id",
+    3, {INT4OID, INT4OID, INT8OID}, nullptr};
+
+static KeptStatement lock_stuck = {
+    "SELECT coalesce(array_agg(s.id), '{}') FROM ( "
+    "  SELECT j.id FROM dlq.job AS j "
+    "   WHERE j.lease_expires_at < now() AND j.attempt >= j.max_attempts AND ($1 = 0 OR j.queue_id = $1) "
+    "   ORDER BY j.lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) AS s",
+    2, {INT4OID, INT4OID}, nullptr};
+
+static KeptStatement lock_unrecovered = {
+    "SELECT coalesce(array_agg(s.id), '{}') FROM ( "
+    "  SELECT j.id FROM dlq.job AS j JOIN dlq.queue AS q ON q.id = j.queue_id "
+    "   WHERE j.first_failed_at < now() - q.recovery_window AND j.lease_expires_at IS NULL "
+    "     AND ($1 = 0 OR j.queue_id = $1) "
+    "   ORDER BY j.first_failed_at LIMIT $2 FOR UPDATE OF j SKIP LOCKED) AS s",
+    2, {INT4OID, INT4OID}, nullptr};
+
+static KeptStatement next_sweep_id = {"SELECT nextval('dlq.sweep_id_seq')", 0, {}, nullptr};
+
+// Moves the jobs whose ids the lock statement returns; returns how many moved.
+static int64
+SweepToDeadLetters(KeptStatement *lock, Datum *lock_args, const char *reason, bool lease_expired, Datum metadata) {
+	bool isnull;
+	ExecKept(lock, lock_args, nullptr);
+	Datum ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(ids)), ARR_DIMS(DatumGetArrayTypeP(ids))) == 0)
+		return 0;
+	DeadLetterMove move = {};
+	move.job_ids = ids;
+	move.reason = reason;
+	move.detected_by = "sweep";
+	move.error = lease_expired ? CStringGetTextDatum("lease expired") : (Datum)0;
+	move.error_is_null = !lease_expired;
+	move.details = metadata;
+	move.details_is_null = !lease_expired;
+	move.metadata = metadata;
+	move.notes_is_null = true;
+	return static_cast<int64>(MoveToDeadLetters(&move));
+}
+
+void
+Sweep(int32 queue_id, int32 batch, SweepCounts *out) {
+	bool isnull;
+	ExecKept(&next_sweep_id, nullptr, nullptr);
+	int64 sweep_id = SpiInt64(0, 1, &isnull);
+	out->sweep_id = sweep_id;
+	Datum metadata = DirectFunctionCall1(
+	    jsonb_in, CStringGetDatum(psprintf("{\"sweep_id\": " INT64_FORMAT "}", sweep_id)));
+
+	Datum rescue_args[3] = {Int32GetDatum(queue_id), Int32GetDatum(batch), Int64GetDatum(sweep_id)};
+	out->rescued = static_cast<int64>(ExecKept(&rescue_expired, rescue_args, nullptr));
+
+	Datum lock_args[2] = {Int32GetDatum(queue_id), Int32GetDatum(batch)};
+	out->stuck = SweepToDeadLetters(&lock_stuck, lock_args, "STUCK_IN_PROGRESS", true, metadata);
+	out->unrecovered = SweepToDeadLetters(&lock_unrecovered, lock_args, "UNRECOVERED_ERROR", false, metadata);
 }
 
 } // namespace dlq::pg::store

@@ -76,4 +76,14 @@ int64 FindDeadLetterOfJob(Datum job_id);
 uint64 RequeueDeadLetters(Datum dead_letter_ids, Datum run_at);
 uint64 DeleteQueueJobs(Datum queue_id);
 
+struct SweepCounts {
+	int64 sweep_id;
+	int64 rescued;      // expired leases put back to waiting
+	int64 stuck;        // expired leases on the last attempt: STUCK_IN_PROGRESS
+	int64 unrecovered;  // retries past the queue's recovery window: UNRECOVERED_ERROR
+};
+// One bounded sweep in the current transaction: at most `batch` jobs per outcome. queue_id 0 sweeps
+// every queue. Safe to run concurrently with workers and with other sweeps (row locks, SKIP LOCKED).
+void Sweep(int32 queue_id, int32 batch, SweepCounts *out);
+
 } // namespace dlq::pg::store

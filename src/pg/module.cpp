@@ -1,5 +1,14 @@
-// The dlq shared library: module magic and initialisation.
+// The dlq shared library: module magic, configuration and the background launcher.
+#include "pg/guc.hpp"
 #include "pg/pg_includes.hpp"
+
+extern "C" {
+#include "postmaster/postmaster.h"
+}
+
+namespace dlq::pg {
+void RegisterLauncher();
+}
 
 extern "C" {
 
@@ -9,6 +18,11 @@ PGDLLEXPORT void _PG_init(void);
 
 void
 _PG_init(void) {
+	dlq::pg::DefineGucs();
+	// The sweepers exist only when preloaded; without them dlq.sweep() can still run from pg_cron.
+	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
+		return;
+	dlq::pg::RegisterLauncher();
 }
 
 } // extern "C"

@@ -2,9 +2,9 @@
 
 CREATE FUNCTION dlq.create_queue(
 	queue text,
-	max_attempts integer DEFAULT 5,
-	lease interval DEFAULT '15 minutes',
-	recovery_window interval DEFAULT '1 hour',
+	max_attempts integer DEFAULT NULL,
+	lease interval DEFAULT NULL,
+	recovery_window interval DEFAULT NULL,
 	backoff_base interval DEFAULT '10 seconds',
 	backoff_max interval DEFAULT '1 hour',
 	if_not_exists boolean DEFAULT false)
@@ -13,12 +13,17 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF queue IS NULL OR max_attempts IS NULL OR lease IS NULL OR recovery_window IS NULL
-	   OR backoff_base IS NULL OR backoff_max IS NULL OR if_not_exists IS NULL THEN
-		RAISE EXCEPTION 'queue settings must not be null'
+	IF queue IS NULL OR backoff_base IS NULL OR backoff_max IS NULL OR if_not_exists IS NULL THEN
+		RAISE EXCEPTION 'queue, backoff settings and if_not_exists must not be null'
 			USING ERRCODE = 'null_value_not_allowed',
 			      HINT = 'Leave a setting out to get its default.';
 	END IF;
+	-- Settings left out take the server-wide defaults dlq.default_max_attempts, dlq.default_lease and
+	-- dlq.default_recovery_window (5, 15 minutes and 1 hour unless configured).
+	SELECT coalesce(create_queue.max_attempts, d.max_attempts), coalesce(create_queue.lease, d.lease),
+	       coalesce(create_queue.recovery_window, d.recovery_window)
+	  INTO max_attempts, lease, recovery_window
+	  FROM dlq._queue_defaults() AS d;
 	PERFORM dlq._validate_queue_settings(queue, max_attempts, lease, recovery_window, backoff_base, backoff_max);
 	INSERT INTO dlq.queue (name, max_attempts, lease, recovery_window, backoff_base, backoff_max)
 	VALUES (queue, max_attempts, lease, recovery_window, backoff_base, backoff_max);

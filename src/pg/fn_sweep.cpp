@@ -1,0 +1,69 @@
+// SQL entry points of sweep detection: dlq.sweep() and the server-wide queue defaults.
+#include <string_view>
+
+#include "pg/args.hpp"
+#include "pg/guc.hpp"
+#include "pg/job_store.hpp"
+#include "pg/spi_util.hpp"
+
+namespace store = dlq::pg::store;
+
+// Same bound as dlq.sweep_batch.
+static constexpr int32 kMaxSweepBatch = 100000;
+
+static void
+PutOutcome(ReturnSetInfo *rsinfo, const char *outcome, int64 count) {
+	Datum values[2] = {CStringGetTextDatum(outcome), Int64GetDatum(count)};
+	bool nulls[2] = {false, false};
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(dlq_sweep);
+Datum
+dlq_sweep(PG_FUNCTION_ARGS) {
+	int32 batch = PG_ARGISNULL(1) ? dlq::pg::guc_sweep_batch : PG_GETARG_INT32(1);
+	if (batch < 1 || batch > kMaxSweepBatch)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("batch must be between 1 and %d", kMaxSweepBatch),
+		                errdetail("The value was %d.", batch)));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "dlq: SPI_connect failed");
+	int32 queue_id = 0;
+	if (!PG_ARGISNULL(0)) {
+		store::QueueInfo queue;
+		if (!store::FindQueue(PG_GETARG_DATUM(0), &queue))
+			dlq::pg::RaiseUnknownQueue(dlq::pg::TextArg(fcinfo, 0));
+		queue_id = queue.id;
+	}
+	store::SweepCounts counts;
+	store::Sweep(queue_id, batch, &counts);
+	SPI_finish();
+
+	InitMaterializedSRF(fcinfo, 0);
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	PutOutcome(rsinfo, "rescued", counts.rescued);
+	PutOutcome(rsinfo, "STUCK_IN_PROGRESS", counts.stuck);
+	PutOutcome(rsinfo, "UNRECOVERED_ERROR", counts.unrecovered);
+	return (Datum)0;
+}
+
+// The server-wide defaults (dlq.default_*) that create_queue applies to settings it is not given.
+PG_FUNCTION_INFO_V1(dlq_queue_defaults);
+Datum
+dlq_queue_defaults(PG_FUNCTION_ARGS) {
+	InitMaterializedSRF(fcinfo, 0);
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	Interval *lease = static_cast<Interval *>(palloc0(sizeof(Interval)));
+	lease->time = static_cast<int64>(dlq::pg::guc_default_lease_s) * USECS_PER_SEC;
+	Interval *window = static_cast<Interval *>(palloc0(sizeof(Interval)));
+	window->time = static_cast<int64>(dlq::pg::guc_default_recovery_window_s) * USECS_PER_SEC;
+	Datum values[3] = {Int32GetDatum(dlq::pg::guc_default_max_attempts), IntervalPGetDatum(lease),
+	                   IntervalPGetDatum(window)};
+	bool nulls[3] = {false, false, false};
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum)0;
+}
+
+} // extern "C"

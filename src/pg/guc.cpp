@@ -1,0 +1,46 @@
+#include "pg/guc.hpp"
+
+#include "pg/pg_includes.hpp"
+
+extern "C" {
+#include "utils/guc.h"
+}
+
+namespace dlq::pg {
+
+bool guc_enabled = true;
+char *guc_databases = nullptr;
+int guc_sweep_interval_ms = 10000;
+int guc_sweep_batch = 1000;
+int guc_default_max_attempts = 5;
+int guc_default_lease_s = 15 * 60;
+int guc_default_recovery_window_s = 60 * 60;
+
+void
+DefineGucs() {
+	DefineCustomBoolVariable("dlq.enabled", "Runs the background sweepers.",
+	                         "When off, no sweeper runs; dlq.sweep() can still be called by hand.", &guc_enabled,
+	                         true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("dlq.databases", "Databases whose queues the background sweepers serve.",
+	                           "A comma-separated list. A database without the dlq extension is skipped "
+	                           "and checked again later.",
+	                           &guc_databases, "postgres", PGC_SIGHUP, GUC_LIST_INPUT, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("dlq.sweep_interval", "Time between two sweeps of a database.", nullptr,
+	                        &guc_sweep_interval_ms, 10000, 100, 24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+	                        nullptr, nullptr);
+	DefineCustomIntVariable("dlq.sweep_batch", "Most jobs of each outcome one sweep transaction handles.",
+	                        "A larger backlog is worked through in several transactions.", &guc_sweep_batch, 1000, 1,
+	                        100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("dlq.default_max_attempts", "Attempts of a new queue when create_queue gives none.",
+	                        nullptr, &guc_default_max_attempts, 5, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("dlq.default_lease", "Lease of a new queue when create_queue gives none.", nullptr,
+	                        &guc_default_lease_s, 15 * 60, 1, INT_MAX, PGC_USERSET, GUC_UNIT_S, nullptr, nullptr,
+	                        nullptr);
+	DefineCustomIntVariable("dlq.default_recovery_window",
+	                        "Recovery window of a new queue when create_queue gives none.", nullptr,
+	                        &guc_default_recovery_window_s, 60 * 60, 1, INT_MAX, PGC_USERSET, GUC_UNIT_S, nullptr,
+	                        nullptr, nullptr);
+	MarkGUCPrefixReserved("dlq");
+}
+
+} // namespace dlq::pg

@@ -1,0 +1,351 @@
+// Background sweepers. A launcher, registered when dlq is in shared_preload_libraries, starts one
+// dynamic worker per database named in dlq.databases; each worker runs dlq.sweep() in bounded
+// transactions every dlq.sweep_interval. Written C-style on purpose: no C++ object lives in these
+// frames, because ereport() may longjmp through them (see guard.hpp).
+#include "pg/guc.hpp"
+#include "pg/pg_includes.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "commands/extension.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/varlena.h"
+
+PGDLLEXPORT void dlq_launcher_main(Datum main_arg);
+PGDLLEXPORT void dlq_sweeper_main(Datum main_arg);
+}
+
+namespace dlq::pg {
+
+// Databases one launcher serves at most.
+static constexpr int kMaxDatabases = 64;
+// How often the launcher checks its workers when nothing wakes it.
+static constexpr long kLauncherTickMs = 1000;
+// Backoff before restarting a worker that stopped (missing database, crash): doubles up to the cap.
+static constexpr long kRestartBackoffMinMs = 1000;
+static constexpr long kRestartBackoffMaxMs = 300000;
+// A worker that ran at least this long before stopping starts again without backoff.
+static constexpr long kHealthyRunMs = 60000;
+// Transactions one pass may run before it yields to the next interval.
+static constexpr int kMaxBatchesPerPass = 100000;
+
+void
+RegisterLauncher() {
+	BackgroundWorker worker;
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	strlcpy(worker.bgw_library_name, "dlq", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "dlq_launcher_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "dlq launcher", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "dlq launcher", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
+
+// ---- launcher ---------------------------------------------------------------------------------------
+
+struct SweeperSlot {
+	bool in_use;
+	char database[NAMEDATALEN];
+	BackgroundWorkerHandle *handle; // palloc'd in TopMemoryContext, or null when not running
+	TimestampTz started_at;
+	TimestampTz retry_at;
+	int failures;
+};
+
+static SweeperSlot slots[kMaxDatabases];
+
+static SweeperSlot *
+FindSlot(const char *database) {
+	for (int i = 0; i < kMaxDatabases; i++)
+		if (slots[i].in_use && strcmp(slots[i].database, database) == 0)
+			return &slots[i];
+	return nullptr;
+}
+
+static SweeperSlot *
+NewSlot(const char *database) {
+	for (int i = 0; i < kMaxDatabases; i++) {
+		if (!slots[i].in_use) {
+			memset(&slots[i], 0, sizeof(SweeperSlot));
+			slots[i].in_use = true;
+			strlcpy(slots[i].database, database, NAMEDATALEN);
+			return &slots[i];
+		}
+	}
+	ereport(WARNING, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+	                  errmsg("dlq.databases names more than %d databases; \"%s\" is not served", kMaxDatabases,
+	                         database)));
+	return nullptr;
+}
+
+static void
+StopSlot(SweeperSlot *slot) {
+	if (slot->handle != nullptr) {
+		TerminateBackgroundWorker(slot->handle);
+		pfree(slot->handle);
+		slot->handle = nullptr;
+	}
+}
+
+static void
+StartSlot(SweeperSlot *slot, TimestampTz now) {
+	BackgroundWorker worker;
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	worker.bgw_notify_pid = MyProcPid;
+	strlcpy(worker.bgw_library_name, "dlq", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "dlq_sweeper_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "dlq sweeper for %s", slot->database);
+	strlcpy(worker.bgw_type, "dlq sweeper", BGW_MAXLEN);
+	// The database name travels by value: a pointer means nothing in another process.
+	strlcpy(worker.bgw_extra, slot->database, BGW_EXTRALEN);
+
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	bool registered = RegisterDynamicBackgroundWorker(&worker, &slot->handle);
+	MemoryContextSwitchTo(old);
+	if (!registered) {
+		slot->handle = nullptr;
+		slot->retry_at = TimestampTzPlusMilliseconds(now, 10000);
+		ereport(WARNING, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+		                  errmsg("out of background worker slots for the dlq sweeper of \"%s\"", slot->database),
+		                  errhint("You might need to increase max_worker_processes.")));
+		return;
+	}
+	slot->started_at = now;
+}
+
+// Notices a worker that stopped and schedules its restart with backoff.
+static void
+CheckSlot(SweeperSlot *slot, TimestampTz now) {
+	if (slot->handle == nullptr)
+		return;
+	pid_t pid;
+	if (GetBackgroundWorkerPid(slot->handle, &pid) != BGWH_STOPPED)
+		return;
+	pfree(slot->handle);
+	slot->handle = nullptr;
+	bool healthy = TimestampDifferenceExceeds(slot->started_at, now, kHealthyRunMs);
+	slot->failures = healthy ? 0 : slot->failures + 1;
+	long backoff = kRestartBackoffMinMs;
+	for (int i = 1; i < slot->failures && backoff < kRestartBackoffMaxMs; i++)
+		backoff *= 2;
+	slot->retry_at = TimestampTzPlusMilliseconds(now, healthy ? 0 : Min(backoff, kRestartBackoffMaxMs));
+}
+
+// Brings the running workers in line with dlq.enabled and dlq.databases.
+static void
+ReconcileSweepers() {
+	List *wanted = NIL;
+	char *names = pstrdup(guc_databases ? guc_databases : "");
+	if (!SplitIdentifierString(names, ',', &wanted)) {
+		ereport(WARNING, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                  errmsg("invalid list syntax in dlq.databases: \"%s\"", guc_databases)));
+		wanted = NIL;
+	}
+	if (!guc_enabled)
+		wanted = NIL;
+
+	for (int i = 0; i < kMaxDatabases; i++) {
+		if (!slots[i].in_use)
+			continue;
+		bool keep = false;
+		ListCell *cell;
+		foreach (cell, wanted)
+			keep = keep || strcmp(static_cast<char *>(lfirst(cell)), slots[i].database) == 0;
+		if (!keep) {
+			StopSlot(&slots[i]);
+			slots[i].in_use = false;
+		}
+	}
+
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell *cell;
+	foreach (cell, wanted) {
+		const char *database = static_cast<char *>(lfirst(cell));
+		SweeperSlot *slot = FindSlot(database);
+		if (slot == nullptr && (slot = NewSlot(database)) == nullptr)
+			continue;
+		CheckSlot(slot, now);
+		if (slot->handle == nullptr && now >= slot->retry_at)
+			StartSlot(slot, now);
+	}
+	list_free(wanted);
+	pfree(names);
+}
+
+void
+LauncherMain() {
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	ereport(LOG, (errmsg("dlq launcher started")));
+	MemoryContext loop_cxt = AllocSetContextCreate(TopMemoryContext, "dlq launcher", ALLOCSET_DEFAULT_SIZES);
+	for (;;) {
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending) {
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		MemoryContext old = MemoryContextSwitchTo(loop_cxt);
+		ReconcileSweepers();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(loop_cxt);
+		// Woken by SIGHUP and by the postmaster when one of our workers starts or stops.
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kLauncherTickMs, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+// ---- per-database sweeper ---------------------------------------------------------------------------
+
+// The extension is usable in this database: installed, and not being created by the current
+// transaction (another backend's CREATE EXTENSION is invisible to us until it commits).
+static bool
+ExtensionReady() {
+	Oid extension = get_extension_oid("dlq", true);
+	return OidIsValid(extension) && !(creating_extension && CurrentExtensionObject == extension);
+}
+
+struct PassTotals {
+	int64 rescued;
+	int64 stuck;
+	int64 unrecovered;
+};
+
+// Runs one transaction of dlq.sweep(); returns true when a full batch was handled (more may wait).
+static bool
+SweepOneBatch(PassTotals *totals) {
+	bool full = false;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "dlq sweeper: SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "SELECT outcome, count FROM dlq.sweep(batch => $1)");
+	if (!RecoveryInProgress() && ExtensionReady()) {
+		Oid type = INT4OID;
+		Datum batch = Int32GetDatum(guc_sweep_batch);
+		int rc = SPI_execute_with_args("SELECT outcome, count FROM dlq.sweep(batch => $1)", 1, &type, &batch,
+		                               nullptr, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "dlq sweeper: sweep failed: %s", SPI_result_code_string(rc));
+		for (uint64 row = 0; row < SPI_processed; row++) {
+			bool isnull;
+			char *outcome = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1);
+			int64 count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2, &isnull));
+			if (strcmp(outcome, "rescued") == 0)
+				totals->rescued += count;
+			else if (strcmp(outcome, "STUCK_IN_PROGRESS") == 0)
+				totals->stuck += count;
+			else
+				totals->unrecovered += count;
+			full = full || count >= guc_sweep_batch;
+		}
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	return full;
+}
+
+// One sweep pass: batches until the backlog is cleared. An error ends the pass (it is logged and the
+// transaction rolled back) but not the worker: the next interval tries again.
+static void
+RunPass(MemoryContext loop_cxt, const char *database) {
+	PassTotals totals = {0, 0, 0};
+	PassTotals *volatile totals_ptr = &totals;
+	MemoryContext old = MemoryContextSwitchTo(loop_cxt);
+	PG_TRY();
+	{
+		for (int batch = 0; batch < kMaxBatchesPerPass; batch++) {
+			bool more = SweepOneBatch(totals_ptr);
+			MemoryContextSwitchTo(loop_cxt);
+			CHECK_FOR_INTERRUPTS();
+			if (!more)
+				break;
+		}
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(loop_cxt);
+		FlushErrorState();
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+	if (totals_ptr->rescued + totals_ptr->stuck + totals_ptr->unrecovered > 0)
+		ereport(LOG, (errmsg("dlq sweeper: database \"%s\": rescued %lld, dead-lettered %lld STUCK_IN_PROGRESS and "
+		                     "%lld UNRECOVERED_ERROR",
+		                     database, (long long)totals_ptr->rescued, (long long)totals_ptr->stuck,
+		                     (long long)totals_ptr->unrecovered)));
+	pgstat_report_activity(STATE_IDLE, nullptr);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(loop_cxt);
+}
+
+void
+SweeperMain() {
+	char database[NAMEDATALEN];
+	strlcpy(database, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(database, nullptr, 0);
+	pgstat_report_appname("dlq sweeper");
+	ereport(LOG, (errmsg("dlq sweeper started for database \"%s\"", database)));
+
+	MemoryContext loop_cxt = AllocSetContextCreate(TopMemoryContext, "dlq sweeper", ALLOCSET_DEFAULT_SIZES);
+	// Sweep at once: recover what a crash or restart left behind.
+	TimestampTz last_run = 0;
+	TimestampTz next_run = GetCurrentTimestamp();
+	for (;;) {
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending) {
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			if (last_run != 0)
+				next_run = TimestampTzPlusMilliseconds(last_run, guc_sweep_interval_ms);
+		}
+		if (!guc_enabled)
+			proc_exit(0);
+		if (GetCurrentTimestamp() >= next_run) {
+			RunPass(loop_cxt, database);
+			last_run = GetCurrentTimestamp();
+			next_run = TimestampTzPlusMilliseconds(last_run, guc_sweep_interval_ms);
+		}
+		long wait_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next_run);
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, Max(wait_ms, 1L), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+} // namespace dlq::pg
+
+extern "C" {
+
+void
+dlq_launcher_main(Datum) {
+	dlq::pg::LauncherMain();
+}
+
+void
+dlq_sweeper_main(Datum) {
+	dlq::pg::SweeperMain();
+}
+
+} // extern "C"
