@@ -15,6 +15,10 @@ int guc_sweep_batch = 1000;
 int guc_default_max_attempts = 5;
 int guc_default_lease_s = 15 * 60;
 int guc_default_recovery_window_s = 60 * 60;
+int guc_dead_letter_partition = 0;
+
+static const struct config_enum_entry partition_units[] = {
+    {"day", 0, false}, {"week", 1, false}, {"month", 2, false}, {nullptr, 0, false}};
 
 void
 DefineGucs() {
@@ -40,6 +44,9 @@ DefineGucs() {
 	                        "Recovery window of a new queue when create_queue gives none.", nullptr,
 	                        &guc_default_recovery_window_s, 60 * 60, 1, INT_MAX, PGC_USERSET, GUC_UNIT_S, nullptr,
 	                        nullptr, nullptr);
+	DefineCustomEnumVariable("dlq.dead_letter_partition", "Time span of one partition of the dead letters.",
+	                         "Applies to partitions created from now on.", &guc_dead_letter_partition, 0,
+	                         partition_units, PGC_SUSET, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("dlq");
 }
 

@@ -10,6 +10,7 @@ extern int guc_sweep_batch;             // dlq.sweep_batch: jobs per outcome per
 extern int guc_default_max_attempts;    // dlq.default_max_attempts (user-settable)
 extern int guc_default_lease_s;         // dlq.default_lease (user-settable)
 extern int guc_default_recovery_window_s; // dlq.default_recovery_window (user-settable)
+extern int guc_dead_letter_partition;   // dlq.dead_letter_partition: day, week or month
 
 void DefineGucs();
 

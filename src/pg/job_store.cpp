@@ -4,6 +4,11 @@
 
 #include "pg/spi_util.hpp"
 
+extern "C" {
+#include "access/xact.h"
+#include "catalog/namespace.h"
+}
+
 namespace dlq::pg::store {
 
 // ---- enqueue ----------------------------------------------------------------------------------------
@@ -271,8 +276,47 @@ static KeptStatement move_to_dead_letters = {
 static KeptStatement find_dead_letter_of_job = {
     "SELECT id FROM dlq.dead_letter WHERE job_id = $1", 1, {INT8OID}, nullptr};
 
+// The dead letters are partitioned by time; a partition must exist before a row lands in it. The
+// backend remembers until when partitions are known to exist, so the check is a comparison on the
+// common path. Any abort forgets it: the partition may have been created by the rolled-back work.
+static TimestampTz partitions_cover_until = 0;
+static Oid partitions_parent = InvalidOid;
+static bool partition_callbacks_registered = false;
+
+static void
+ForgetPartitionsOnAbort(XactEvent event, void *) {
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		partitions_cover_until = 0;
+}
+
+static void
+ForgetPartitionsOnSubAbort(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		partitions_cover_until = 0;
+}
+
+static KeptStatement ensure_partition = {"SELECT dlq._ensure_dead_letter_partition(now())", 0, {}, nullptr};
+
+static void
+EnsureDeadLetterPartition() {
+	if (!partition_callbacks_registered) {
+		RegisterXactCallback(ForgetPartitionsOnAbort, nullptr);
+		RegisterSubXactCallback(ForgetPartitionsOnSubAbort, nullptr);
+		partition_callbacks_registered = true;
+	}
+	Oid parent = get_relname_relid("dead_letter", get_namespace_oid("dlq", false));
+	if (parent == partitions_parent && GetCurrentTransactionStartTimestamp() < partitions_cover_until)
+		return;
+	bool isnull;
+	ExecKept(&ensure_partition, nullptr, nullptr);
+	Datum until = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	partitions_parent = parent;
+	partitions_cover_until = isnull ? 0 : DatumGetTimestampTz(until);
+}
+
 uint64
 MoveToDeadLetters(const DeadLetterMove *move) {
+	EnsureDeadLetterPartition();
 	Datum args[7] = {move->job_ids, CStringGetTextDatum(move->reason), CStringGetTextDatum(move->detected_by),
 	                 move->error, move->details, move->metadata, move->notes};
 	char nulls[8] = {' ', ' ', ' ', move->error_is_null ? 'n' : ' ', move->details_is_null ? 'n' : ' ',
@@ -369,9 +413,14 @@ SweepToDeadLetters(KeptStatement *lock, Datum *lock_args, const char *reason, bo
 	return static_cast<int64>(MoveToDeadLetters(&move));
 }
 
+static KeptStatement maintain_dead_letters = {"SELECT dlq._maintain_dead_letters()", 0, {}, nullptr};
+
 void
 Sweep(int32 queue_id, int32 batch, SweepCounts *out) {
 	bool isnull;
+	// Partitions for the coming week and per-queue retention ride along with every sweep.
+	ExecKept(&maintain_dead_letters, nullptr, nullptr);
+	out->purged = SpiInt64(0, 1, &isnull);
 	ExecKept(&next_sweep_id, nullptr, nullptr);
 	int64 sweep_id = SpiInt64(0, 1, &isnull);
 	out->sweep_id = sweep_id;

@@ -81,6 +81,7 @@ struct SweepCounts {
 	int64 rescued;      // expired leases put back to waiting
 	int64 stuck;        // expired leases on the last attempt: STUCK_IN_PROGRESS
 	int64 unrecovered;  // retries past the queue's recovery window: UNRECOVERED_ERROR
+	int64 purged;       // reviewed dead letters past their queue's retention
 };
 // One bounded sweep in the current transaction: at most `batch` jobs per outcome. queue_id 0 sweeps
 // every queue. Safe to run concurrently with workers and with other sweeps (row locks, SKIP LOCKED).

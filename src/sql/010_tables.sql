@@ -9,6 +9,7 @@ CREATE TABLE dlq.queue (
 	recovery_window interval NOT NULL,
 	backoff_base    interval NOT NULL,
 	backoff_max     interval NOT NULL,
+	retention       interval,
 	paused          boolean NOT NULL DEFAULT false,
 	created_at      timestamptz NOT NULL DEFAULT now()
 );
@@ -61,42 +62,57 @@ CREATE INDEX job_first_failed_idx ON dlq.job (first_failed_at) WHERE first_faile
 CREATE UNIQUE INDEX job_dedup_idx ON dlq.job (queue_id, dedup_key) WHERE dedup_key IS NOT NULL;
 
 -- Dead letters: a job that will not be retried, with everything needed to understand and replay it.
--- The queue is kept by name so a dead letter outlives its queue.
+-- The queue is kept by name so a dead letter outlives its queue. Range-partitioned by
+-- dead_lettered_at (dlq.dead_letter_partition, daily by default) so that every explorer query prunes
+-- to its time range and retention drops whole partitions. Partitions are created ahead of time by the
+-- sweeper and on demand by the dead-letter path (dlq._ensure_dead_letter_partition).
 CREATE SEQUENCE dlq.dead_letter_id_seq;
 CREATE TABLE dlq.dead_letter (
-	id                 bigint PRIMARY KEY DEFAULT nextval('dlq.dead_letter_id_seq'),
+	id                 bigint NOT NULL DEFAULT nextval('dlq.dead_letter_id_seq'),
 	job_id             bigint NOT NULL,
-	queue              text NOT NULL,
-	kind               text NOT NULL,
-	tenant             text,
-	actor              text,
-	payload            jsonb NOT NULL,
+	dead_lettered_at   timestamptz NOT NULL DEFAULT now(),
+	enqueued_at        timestamptz NOT NULL,
+	first_attempted_at timestamptz,
+	reviewed_at        timestamptz,
+	last_replayed_at   timestamptz,
+	last_replay_job_id bigint,
+	replayed_from      bigint,
 	priority           integer NOT NULL,
 	attempts           integer NOT NULL,
 	max_attempts       integer NOT NULL,
+	replay_count       integer NOT NULL DEFAULT 0,
+	reviewed           boolean NOT NULL DEFAULT false,
+	queue              text NOT NULL,
+	kind               text NOT NULL,
 	reason             text NOT NULL REFERENCES dlq.reason (code),
 	detected_by        text NOT NULL CHECK (detected_by IN ('inline', 'sweep', 'manual')),
-	last_error         text,
-	fingerprint        text,
-	errors             jsonb NOT NULL DEFAULT '[]',
-	metadata           jsonb NOT NULL DEFAULT '{}',
-	enqueued_at        timestamptz NOT NULL,
-	first_attempted_at timestamptz,
-	dead_lettered_at   timestamptz NOT NULL DEFAULT now(),
-	reviewed           boolean NOT NULL DEFAULT false,
-	reviewed_at        timestamptz,
+	tenant             text,
+	actor              text,
 	reviewed_by        text,
 	notes              text,
-	replay_count       integer NOT NULL DEFAULT 0,
-	last_replayed_at   timestamptz,
-	last_replay_job_id bigint,
-	replayed_from      bigint
-);
+	last_error         text,
+	fingerprint        text,
+	payload            jsonb NOT NULL,
+	errors             jsonb NOT NULL DEFAULT '[]',
+	metadata           jsonb NOT NULL DEFAULT '{}',
+	PRIMARY KEY (id, dead_lettered_at)
+) PARTITION BY RANGE (dead_lettered_at);
 ALTER SEQUENCE dlq.dead_letter_id_seq OWNED BY dlq.dead_letter.id;
--- A job dies at most once (it leaves dlq.job when it does), which makes dead-lettering idempotent.
-CREATE UNIQUE INDEX dead_letter_job_idx ON dlq.dead_letter (job_id);
-CREATE INDEX dead_letter_queue_at_idx ON dlq.dead_letter (queue, dead_lettered_at);
+-- A job dies at most once: it leaves dlq.job in the same transaction, under its row lock.
+CREATE INDEX dead_letter_job_idx ON dlq.dead_letter (job_id);
+CREATE INDEX dead_letter_at_idx ON dlq.dead_letter (dead_lettered_at);
+CREATE INDEX dead_letter_queue_kind_idx ON dlq.dead_letter (queue, kind text_pattern_ops, dead_lettered_at);
+CREATE INDEX dead_letter_pattern_idx ON dlq.dead_letter (queue, kind, reason, fingerprint);
 CREATE INDEX dead_letter_unreviewed_idx ON dlq.dead_letter (queue) WHERE NOT reviewed;
+CREATE INDEX dead_letter_replayed_from_idx ON dlq.dead_letter (replayed_from) WHERE replayed_from IS NOT NULL;
+
+-- The partitions of dlq.dead_letter, so bounds are read without parsing catalog expressions.
+CREATE TABLE dlq.dead_letter_partition (
+	name       text PRIMARY KEY,
+	range_from timestamptz NOT NULL,
+	range_to   timestamptz NOT NULL,
+	CHECK (range_from < range_to)
+);
 
 -- Replay audit: one row per reprocess call, one item per dead letter it was asked to replay.
 CREATE SEQUENCE dlq.replay_id_seq;
@@ -112,7 +128,8 @@ CREATE TABLE dlq.replay (
 	requested     integer NOT NULL,
 	requeued      integer NOT NULL,
 	skipped       integer NOT NULL,
-	forced        boolean NOT NULL DEFAULT false
+	forced        boolean NOT NULL DEFAULT false,
+	context       jsonb
 );
 ALTER SEQUENCE dlq.replay_id_seq OWNED BY dlq.replay.id;
 CREATE TABLE dlq.replay_item (
@@ -131,7 +148,7 @@ SELECT pg_catalog.pg_extension_config_dump('dlq.queue_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('dlq.reason', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('dlq.job', '');
 SELECT pg_catalog.pg_extension_config_dump('dlq.job_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('dlq.dead_letter', '');
+SELECT pg_catalog.pg_extension_config_dump('dlq.dead_letter_partition', '');
 SELECT pg_catalog.pg_extension_config_dump('dlq.dead_letter_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('dlq.replay', '');
 SELECT pg_catalog.pg_extension_config_dump('dlq.replay_id_seq', '');

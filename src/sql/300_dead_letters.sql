@@ -74,30 +74,24 @@ $$;
 COMMENT ON FUNCTION dlq.mark_reviewed(bigint[], text) IS
 	'mark dead letters reviewed by the session user; notes are appended to earlier notes';
 
-CREATE FUNCTION dlq.reprocess(ids bigint[], justification text, run_at timestamptz DEFAULT now(),
-	force boolean DEFAULT false)
-RETURNS TABLE (replay_id bigint, requested integer, requeued integer, skipped integer, job_ids bigint[])
-LANGUAGE plpgsql SECURITY DEFINER
+-- The one replay path (dlq.reprocess and dlq.reprocess_matching): recreates dead letters as new jobs,
+-- marks them reviewed and replayed, and writes one audit row with its items. Returns the audit row.
+CREATE FUNCTION dlq._replay(ids bigint[], justification text, run_at timestamptz, force boolean, context jsonb)
+RETURNS dlq.replay
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_ids bigint[];
 	v_eligible bigint[];
-	v_replay bigint;
-	v_requeued_dl bigint[];
-	v_requeued_job bigint[];
+	v_requeued_dl bigint[] := '{}';
+	v_requeued_job bigint[] := '{}';
+	v_chunk_dl bigint[];
+	v_chunk_job bigint[];
+	v_replay dlq.replay;
+	-- Dead letters requeued per statement, so a large replay does not build one huge statement.
+	c_chunk constant integer := 1000;
 BEGIN
-	IF justification IS NULL OR pg_catalog.btrim(justification) OPERATOR(pg_catalog.=) '' THEN
-		RAISE EXCEPTION 'justification must not be blank'
-			USING ERRCODE = 'invalid_parameter_value',
-			      HINT = 'Say why these dead letters are replayed; it is kept in dlq.replays.';
-	END IF;
-	IF ids IS NULL OR pg_catalog.cardinality(ids) OPERATOR(pg_catalog.=) 0 THEN
-		RAISE EXCEPTION 'ids must not be empty' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF run_at IS NULL OR force IS NULL THEN
-		RAISE EXCEPTION 'run_at and force must not be null' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
 	SELECT pg_catalog.array_agg(DISTINCT i ORDER BY i) INTO v_ids FROM pg_catalog.unnest(ids) AS i WHERE i IS NOT NULL;
 	v_ids := coalesce(v_ids, '{}');
 
@@ -110,13 +104,17 @@ BEGIN
 	 WHERE d.id OPERATOR(pg_catalog.=) ANY (v_ids)
 	   AND (force OR d.last_replay_job_id IS NULL
 	        OR NOT EXISTS (SELECT 1 FROM dlq.job AS j WHERE j.id OPERATOR(pg_catalog.=) d.last_replay_job_id));
+	v_eligible := coalesce(v_eligible, '{}');
 
-	SELECT pg_catalog.array_agg(r.dead_letter_id ORDER BY r.dead_letter_id),
-	       pg_catalog.array_agg(r.job_id ORDER BY r.dead_letter_id)
-	  INTO v_requeued_dl, v_requeued_job
-	  FROM dlq._requeue_dead_letters(coalesce(v_eligible, '{}'), run_at) AS r;
-	v_requeued_dl := coalesce(v_requeued_dl, '{}');
-	v_requeued_job := coalesce(v_requeued_job, '{}');
+	FOR i IN 1 .. pg_catalog.cardinality(v_eligible) BY c_chunk LOOP
+		SELECT pg_catalog.array_agg(r.dead_letter_id ORDER BY r.dead_letter_id),
+		       pg_catalog.array_agg(r.job_id ORDER BY r.dead_letter_id)
+		  INTO v_chunk_dl, v_chunk_job
+		  FROM dlq._requeue_dead_letters(v_eligible[i : i OPERATOR(pg_catalog.+) c_chunk OPERATOR(pg_catalog.-) 1],
+		                                 run_at) AS r;
+		v_requeued_dl := v_requeued_dl OPERATOR(pg_catalog.||) coalesce(v_chunk_dl, '{}');
+		v_requeued_job := v_requeued_job OPERATOR(pg_catalog.||) coalesce(v_chunk_job, '{}');
+	END LOOP;
 
 	UPDATE dlq.dead_letter AS d
 	   SET reviewed = true,
@@ -128,30 +126,53 @@ BEGIN
 	  FROM ROWS FROM (pg_catalog.unnest(v_requeued_dl), pg_catalog.unnest(v_requeued_job)) AS r (dead_letter_id, job_id)
 	 WHERE d.id OPERATOR(pg_catalog.=) r.dead_letter_id;
 
-	INSERT INTO dlq.replay (justification, requested_ids, job_ids, queues, kinds, requested, requeued, skipped, forced)
+	INSERT INTO dlq.replay (justification, requested_ids, job_ids, queues, kinds, requested, requeued, skipped, forced,
+	                        context)
 	SELECT justification, v_ids, v_requeued_job,
 	       coalesce(pg_catalog.array_agg(DISTINCT d.queue ORDER BY d.queue), '{}'),
 	       coalesce(pg_catalog.array_agg(DISTINCT d.kind ORDER BY d.kind), '{}'),
 	       pg_catalog.cardinality(v_ids), pg_catalog.cardinality(v_requeued_job),
-	       pg_catalog.cardinality(v_ids) OPERATOR(pg_catalog.-) pg_catalog.cardinality(v_requeued_job), force
+	       pg_catalog.cardinality(v_ids) OPERATOR(pg_catalog.-) pg_catalog.cardinality(v_requeued_job), force, context
 	  FROM dlq.dead_letter AS d
 	 WHERE d.id OPERATOR(pg_catalog.=) ANY (v_requeued_dl)
-	RETURNING id INTO v_replay;
+	RETURNING * INTO v_replay;
 
 	INSERT INTO dlq.replay_item (replay_id, dead_letter_id, job_id, outcome)
-	SELECT v_replay, i, r.job_id,
+	SELECT v_replay.id, i, r.job_id,
 	       CASE WHEN r.job_id IS NOT NULL THEN 'requeued'
-	            WHEN d.id IS NULL THEN 'skipped_missing'
-	            WHEN i OPERATOR(pg_catalog.=) ANY (coalesce(v_eligible, '{}')) THEN 'skipped_no_queue'
+	            WHEN NOT EXISTS (SELECT 1 FROM dlq.dead_letter AS d WHERE d.id OPERATOR(pg_catalog.=) i)
+	                 THEN 'skipped_missing'
+	            WHEN i OPERATOR(pg_catalog.=) ANY (v_eligible) THEN 'skipped_no_queue'
 	            ELSE 'skipped_live_replay' END
 	  FROM pg_catalog.unnest(v_ids) AS i
 	  LEFT JOIN ROWS FROM (pg_catalog.unnest(v_requeued_dl), pg_catalog.unnest(v_requeued_job)) AS r (dead_letter_id, job_id)
-	         ON r.dead_letter_id OPERATOR(pg_catalog.=) i
-	  LEFT JOIN dlq.dead_letter AS d ON d.id OPERATOR(pg_catalog.=) i;
+	         ON r.dead_letter_id OPERATOR(pg_catalog.=) i;
+	RETURN v_replay;
+END
+$$;
 
-	RETURN QUERY
-	SELECT rp.id, rp.requested, rp.requeued, rp.skipped, rp.job_ids FROM dlq.replay AS rp
-	 WHERE rp.id OPERATOR(pg_catalog.=) v_replay;
+CREATE FUNCTION dlq.reprocess(ids bigint[], justification text, run_at timestamptz DEFAULT now(),
+	force boolean DEFAULT false)
+RETURNS TABLE (replay_id bigint, requested integer, requeued integer, skipped integer, job_ids bigint[])
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_replay dlq.replay;
+BEGIN
+	IF justification IS NULL OR pg_catalog.btrim(justification) OPERATOR(pg_catalog.=) '' THEN
+		RAISE EXCEPTION 'justification must not be blank'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Say why these dead letters are replayed; it is kept in dlq.replays.';
+	END IF;
+	IF ids IS NULL OR pg_catalog.cardinality(ids) OPERATOR(pg_catalog.=) 0 THEN
+		RAISE EXCEPTION 'ids must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF run_at IS NULL OR force IS NULL THEN
+		RAISE EXCEPTION 'run_at and force must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	v_replay := dlq._replay(ids, justification, run_at, force, NULL);
+	RETURN QUERY SELECT v_replay.id, v_replay.requested, v_replay.requeued, v_replay.skipped, v_replay.job_ids;
 END
 $$;
 COMMENT ON FUNCTION dlq.reprocess(bigint[], text, timestamptz, boolean) IS

@@ -1,0 +1,401 @@
+-- Operator explorer: partitions and retention of the dead letters, search, patterns, inspect, and
+-- filtered bulk review and replay. Every query takes a time range, which prunes partitions first.
+
+-- The partition of dlq.dead_letter holding `at`, created when missing; returns its upper bound.
+-- Boundaries are in UTC, sized by dlq.dead_letter_partition (day, week or month), and clipped to
+-- neighbouring partitions when the granularity was changed.
+CREATE FUNCTION dlq._ensure_dead_letter_partition(at timestamptz)
+RETURNS timestamptz
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_unit text := coalesce(nullif(current_setting('dlq.dead_letter_partition', true), ''), 'day');
+	v_from timestamptz;
+	v_to timestamptz;
+	v_name text;
+BEGIN
+	SELECT p.range_to INTO v_to FROM dlq.dead_letter_partition AS p WHERE at >= p.range_from AND at < p.range_to;
+	IF FOUND THEN
+		RETURN v_to;
+	END IF;
+	-- Serialise creators; the winner's partition is visible to the others once they get the lock.
+	PERFORM pg_catalog.pg_advisory_xact_lock(7283941, 1);
+	SELECT p.range_to INTO v_to FROM dlq.dead_letter_partition AS p WHERE at >= p.range_from AND at < p.range_to;
+	IF FOUND THEN
+		RETURN v_to;
+	END IF;
+	v_from := pg_catalog.date_trunc(v_unit, at, 'UTC');
+	v_to := v_from + pg_catalog.concat('1 ', v_unit)::interval;
+	v_from := greatest(v_from, (SELECT max(p.range_to) FROM dlq.dead_letter_partition AS p
+	                             WHERE p.range_to > v_from AND p.range_to <= at));
+	v_to := least(v_to, (SELECT min(p.range_from) FROM dlq.dead_letter_partition AS p
+	                      WHERE p.range_from > at AND p.range_from < v_to));
+	v_name := 'dead_letter_' || pg_catalog.to_char(v_from AT TIME ZONE 'UTC', 'YYYYMMDD"_"HH24MI');
+	EXECUTE pg_catalog.format('CREATE TABLE dlq.%I PARTITION OF dlq.dead_letter FOR VALUES FROM (%L) TO (%L)',
+	                          v_name, v_from, v_to);
+	INSERT INTO dlq.dead_letter_partition (name, range_from, range_to) VALUES (v_name, v_from, v_to);
+	RETURN v_to;
+END
+$$;
+
+-- Housekeeping run by every sweep: partitions for the coming week, and per-queue retention of
+-- reviewed dead letters (unreviewed ones are never dropped by retention). Returns rows removed.
+CREATE FUNCTION dlq._maintain_dead_letters()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_at timestamptz := pg_catalog.now();
+	v_removed bigint := 0;
+	v_count bigint;
+	q record;
+BEGIN
+	WHILE v_at < pg_catalog.now() + interval '7 days' LOOP
+		v_at := dlq._ensure_dead_letter_partition(v_at);
+	END LOOP;
+	FOR q IN SELECT x.name, x.retention FROM dlq.queue AS x WHERE x.retention IS NOT NULL LOOP
+		DELETE FROM dlq.dead_letter AS d
+		 WHERE d.queue = q.name AND d.reviewed AND d.dead_lettered_at < pg_catalog.now() - q.retention;
+		GET DIAGNOSTICS v_count = ROW_COUNT;
+		v_removed := v_removed + v_count;
+	END LOOP;
+	RETURN v_removed;
+END
+$$;
+
+CREATE FUNCTION dlq.purge(older_than interval, include_unreviewed boolean DEFAULT false)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_cutoff timestamptz;
+	v_removed bigint := 0;
+	v_count bigint;
+	v_blocked boolean;
+	p record;
+BEGIN
+	IF older_than IS NULL OR include_unreviewed IS NULL THEN
+		RAISE EXCEPTION 'older_than and include_unreviewed must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF older_than < interval '0' THEN
+		RAISE EXCEPTION 'older_than must not be negative' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	v_cutoff := pg_catalog.now() - older_than;
+	-- Whole partitions first: dropping is cheap and leaves no dead tuples behind.
+	FOR p IN SELECT x.name FROM dlq.dead_letter_partition AS x WHERE x.range_to <= v_cutoff ORDER BY x.range_from LOOP
+		EXECUTE pg_catalog.format('SELECT count(*), bool_or(NOT reviewed) FROM dlq.%I', p.name) INTO v_count, v_blocked;
+		IF include_unreviewed OR NOT coalesce(v_blocked, false) THEN
+			EXECUTE pg_catalog.format('DROP TABLE dlq.%I', p.name);
+			DELETE FROM dlq.dead_letter_partition AS x WHERE x.name = p.name;
+			v_removed := v_removed + v_count;
+		END IF;
+	END LOOP;
+	DELETE FROM dlq.dead_letter AS d
+	 WHERE d.dead_lettered_at < v_cutoff AND (include_unreviewed OR d.reviewed);
+	GET DIAGNOSTICS v_count = ROW_COUNT;
+	RETURN v_removed + v_count;
+END
+$$;
+COMMENT ON FUNCTION dlq.purge(interval, boolean) IS
+	'delete dead letters older than older_than (reviewed ones only unless include_unreviewed); returns the count';
+
+-- The WHERE clause shared by search, summary and the *_matching functions, with every value quoted
+-- as a literal. Literal values let the planner prune partitions by the time range at plan time.
+-- Free text is matched case-insensitively and literally (no LIKE metacharacters) against the last
+-- error, the error history and the payload.
+CREATE FUNCTION dlq._filter_sql(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
+	text text, reason text, reviewed boolean)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_sql text;
+BEGIN
+	IF since IS NULL OR until IS NULL THEN
+		RAISE EXCEPTION 'since and until must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Give a time range, e.g. since => now() - interval ''1 day'', until => now().';
+	END IF;
+	IF since >= until THEN
+		RAISE EXCEPTION 'since must be earlier than until' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	v_sql := pg_catalog.format('d.dead_lettered_at >= %L::timestamptz AND d.dead_lettered_at < %L::timestamptz',
+	                           since, until);
+	IF queue IS NOT NULL THEN
+		v_sql := v_sql || pg_catalog.format(' AND d.queue = %L', queue);
+	END IF;
+	IF kind_prefix IS NOT NULL THEN
+		v_sql := v_sql || pg_catalog.format(' AND d.kind LIKE %L',
+			pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(kind_prefix, '\', '\\'), '%', '\%'), '_', '\_')
+			|| '%');
+	END IF;
+	IF tenant IS NOT NULL THEN
+		v_sql := v_sql || pg_catalog.format(' AND d.tenant = %L', tenant);
+	END IF;
+	IF reason IS NOT NULL THEN
+		v_sql := v_sql || pg_catalog.format(' AND d.reason = %L', reason);
+	END IF;
+	IF reviewed IS NOT NULL THEN
+		v_sql := v_sql || pg_catalog.format(' AND d.reviewed = %L', reviewed);
+	END IF;
+	IF text IS NOT NULL AND text <> '' THEN
+		v_sql := v_sql || pg_catalog.format(
+			' AND pg_catalog.strpos(pg_catalog.lower(coalesce(d.last_error, '''') || '' '' || d.errors::text || '' '' '
+			'|| d.payload::text), pg_catalog.lower(%L)) > 0', text);
+	END IF;
+	RETURN v_sql;
+END
+$$;
+
+-- The query dlq.search runs, exposed so its plan can be examined (EXPLAIN) exactly as it executes.
+CREATE FUNCTION dlq.search_query(since timestamptz, until timestamptz, queue text DEFAULT NULL,
+	kind_prefix text DEFAULT NULL, tenant text DEFAULT NULL, text text DEFAULT NULL, reason text DEFAULT NULL,
+	reviewed boolean DEFAULT NULL, max_rows integer DEFAULT 50)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+		RAISE EXCEPTION 'max_rows must be between 1 and 10000' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN pg_catalog.format(
+		'SELECT d.id, d.dead_lettered_at, d.queue, d.kind, d.tenant, d.reason, d.attempts, '
+		'       pg_catalog.left(pg_catalog.regexp_replace(coalesce(d.last_error, ''''), ''\s+'', '' '', ''g''), 60), '
+		'       d.reviewed, d.replay_count, pg_catalog.count(*) OVER () '
+		'  FROM dlq.dead_letter AS d WHERE %s '
+		' ORDER BY d.dead_lettered_at DESC, d.id DESC LIMIT %s',
+		dlq._filter_sql(since, until, queue, kind_prefix, tenant, text, reason, reviewed), max_rows);
+END
+$$;
+COMMENT ON FUNCTION dlq.search_query(timestamptz, timestamptz, text, text, text, text, text, boolean, integer) IS
+	'the SQL text dlq.search runs for these filters (for EXPLAIN)';
+
+-- PL/pgSQL forbids an output column named like an input parameter, which the explorer's API needs
+-- (queue, reason, ... are both filters and columns): the public functions are SQL wrappers over
+-- PL/pgSQL implementations whose output columns carry an o_ prefix.
+CREATE FUNCTION dlq._search(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
+	text text, reason text, reviewed boolean, max_rows integer)
+RETURNS TABLE (o_id bigint, o_dead_lettered_at timestamptz, o_queue text, o_kind text, o_tenant text,
+               o_reason text, o_attempts integer, o_error_snippet text, o_reviewed boolean, o_replay_count integer,
+               o_total_count bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN QUERY EXECUTE dlq.search_query(since, until, queue, kind_prefix, tenant, text, reason, reviewed, max_rows);
+END
+$$;
+
+CREATE FUNCTION dlq.search(since timestamptz, until timestamptz, queue text DEFAULT NULL,
+	kind_prefix text DEFAULT NULL, tenant text DEFAULT NULL, text text DEFAULT NULL, reason text DEFAULT NULL,
+	reviewed boolean DEFAULT NULL, max_rows integer DEFAULT 50)
+RETURNS TABLE (id bigint, dead_lettered_at timestamptz, queue text, kind text, tenant text, reason text,
+               attempts integer, error_snippet text, reviewed boolean, replay_count integer, total_count bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM dlq._search($1, $2, $3, $4, $5, $6, $7, $8, $9) $$;
+COMMENT ON FUNCTION dlq.search(timestamptz, timestamptz, text, text, text, text, text, boolean, integer) IS
+	'find dead letters in a time range by queue, kind prefix, tenant, free text, reason and review state; newest first';
+
+CREATE FUNCTION dlq._summary(since timestamptz, until timestamptz, queue text, kind_prefix text)
+RETURNS TABLE (o_queue text, o_kind text, o_reason text, o_fingerprint text, o_sample_error text,
+               o_dead_letters bigint, o_unreviewed bigint, o_tenants bigint, o_first_at timestamptz,
+               o_last_at timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN QUERY EXECUTE pg_catalog.format(
+		'SELECT d.queue, d.kind, d.reason, d.fingerprint, '
+		'       pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.max(d.last_error), ''\s+'', '' '', ''g''), 60), '
+		'       pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE NOT d.reviewed), '
+		'       pg_catalog.count(DISTINCT d.tenant), pg_catalog.min(d.dead_lettered_at), '
+		'       pg_catalog.max(d.dead_lettered_at) '
+		'  FROM dlq.dead_letter AS d WHERE %s '
+		' GROUP BY d.queue, d.kind, d.reason, d.fingerprint '
+		' ORDER BY 6 DESC, 1, 2, 3, 4',
+		dlq._filter_sql(since, until, queue, kind_prefix, NULL, NULL, NULL, NULL));
+END
+$$;
+CREATE FUNCTION dlq.summary(since timestamptz, until timestamptz, queue text DEFAULT NULL,
+	kind_prefix text DEFAULT NULL)
+RETURNS TABLE (queue text, kind text, reason text, fingerprint text, sample_error text, dead_letters bigint,
+               unreviewed bigint, tenants bigint, first_at timestamptz, last_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM dlq._summary($1, $2, $3, $4) $$;
+COMMENT ON FUNCTION dlq.summary(timestamptz, timestamptz, text, text) IS
+	'dead letters in a time range grouped into patterns by queue, kind, reason and error fingerprint';
+
+CREATE FUNCTION dlq.inspect(id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_dead dlq.dead_letter;
+BEGIN
+	IF id IS NULL THEN
+		RAISE EXCEPTION 'id must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT * INTO v_dead FROM dlq.dead_letter AS d WHERE d.id = inspect.id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'dead letter % does not exist', id
+			USING ERRCODE = 'undefined_object', HINT = 'Find ids with dlq.search().';
+	END IF;
+	RETURN pg_catalog.jsonb_build_object(
+		'dead_letter', pg_catalog.to_jsonb(v_dead) - 'errors',
+		'attempts', v_dead.errors,
+		'replays', coalesce((
+			SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+				'replay_id', r.id, 'at', r.at, 'actor', r.actor, 'justification', r.justification,
+				'forced', r.forced, 'outcome', i.outcome, 'job_id', i.job_id,
+				'job_status', CASE
+					WHEN i.job_id IS NULL THEN NULL
+					WHEN EXISTS (SELECT 1 FROM dlq.job AS j WHERE j.id = i.job_id AND j.lease_expires_at IS NOT NULL)
+						THEN 'running'
+					WHEN EXISTS (SELECT 1 FROM dlq.job AS j WHERE j.id = i.job_id) THEN 'waiting'
+					WHEN EXISTS (SELECT 1 FROM dlq.dead_letter AS x WHERE x.job_id = i.job_id) THEN 'dead_lettered'
+					ELSE 'completed' END,
+				'dead_letter_id', (SELECT x.id FROM dlq.dead_letter AS x WHERE x.job_id = i.job_id))
+				ORDER BY r.id)
+			  FROM dlq.replay_item AS i JOIN dlq.replay AS r ON r.id = i.replay_id
+			 WHERE i.dead_letter_id = v_dead.id), '[]'::jsonb),
+		'lineage', coalesce((
+			WITH RECURSIVE chain AS (
+				SELECT x.id, x.job_id, x.reason, x.dead_lettered_at, x.last_error, x.replayed_from, 1 AS depth
+				  FROM dlq.dead_letter AS x WHERE x.id = v_dead.replayed_from
+				UNION ALL
+				SELECT x.id, x.job_id, x.reason, x.dead_lettered_at, x.last_error, x.replayed_from, c.depth + 1
+				  FROM dlq.dead_letter AS x JOIN chain AS c ON x.id = c.replayed_from
+				 WHERE c.depth < 100)
+			SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', c.id, 'job_id', c.job_id,
+				'reason', c.reason, 'dead_lettered_at', c.dead_lettered_at, 'last_error', c.last_error)
+				ORDER BY c.depth)
+			  FROM chain AS c), '[]'::jsonb),
+		'later', coalesce((
+			SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', x.id, 'job_id', x.job_id,
+				'reason', x.reason, 'dead_lettered_at', x.dead_lettered_at) ORDER BY x.id)
+			  FROM dlq.dead_letter AS x WHERE x.replayed_from = v_dead.id), '[]'::jsonb));
+END
+$$;
+COMMENT ON FUNCTION dlq.inspect(bigint) IS
+	'everything about one dead letter: record, attempts, replays and what became of them, lineage';
+
+-- Ids matching the explorer filters, newest first, at most max_rows; and how many matched in all.
+CREATE FUNCTION dlq._matching_ids(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
+	text text, reason text, reviewed boolean, max_rows integer, OUT ids bigint[], OUT matched bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF max_rows IS NULL OR max_rows < 1 OR max_rows > 100000 THEN
+		RAISE EXCEPTION 'max_rows must be between 1 and 100000' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	EXECUTE pg_catalog.format(
+		'SELECT coalesce(pg_catalog.array_agg(s.id ORDER BY s.at DESC, s.id DESC) FILTER (WHERE s.n <= %s), ''{}''), '
+		'       pg_catalog.count(*) '
+		'  FROM (SELECT d.id, d.dead_lettered_at AS at, '
+		'               pg_catalog.row_number() OVER (ORDER BY d.dead_lettered_at DESC, d.id DESC) AS n '
+		'          FROM dlq.dead_letter AS d WHERE %s) AS s',
+		max_rows, dlq._filter_sql(since, until, queue, kind_prefix, tenant, text, reason, reviewed))
+	INTO ids, matched;
+END
+$$;
+
+CREATE FUNCTION dlq._reprocess_matching(since timestamptz, until timestamptz, queue text, kind_prefix text,
+	tenant text, text text, reason text, justification text, max_rows integer, dry_run boolean, reviewed boolean)
+RETURNS TABLE (o_replay_id bigint, o_dry_run boolean, o_matched bigint, o_selected integer, o_requeued integer,
+               o_skipped integer, o_actor text, o_justification text, o_queues text[], o_kinds text[])
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_ids bigint[];
+	v_matched bigint;
+	v_replay dlq.replay;
+BEGIN
+	IF _reprocess_matching.justification IS NULL OR pg_catalog.btrim(_reprocess_matching.justification) = '' THEN
+		RAISE EXCEPTION 'justification must not be blank'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Say why these dead letters are replayed; it is kept in dlq.replays.';
+	END IF;
+	IF _reprocess_matching.dry_run IS NULL THEN
+		RAISE EXCEPTION 'dry_run must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT m.ids, m.matched INTO v_ids, v_matched
+	  FROM dlq._matching_ids(since, until, _reprocess_matching.queue, kind_prefix, tenant, _reprocess_matching.text,
+	                         _reprocess_matching.reason, _reprocess_matching.reviewed, max_rows) AS m;
+	IF _reprocess_matching.dry_run THEN
+		RETURN QUERY
+		SELECT NULL::bigint, true, v_matched, pg_catalog.cardinality(v_ids), 0, 0, session_user::text,
+		       _reprocess_matching.justification,
+		       coalesce(pg_catalog.array_agg(DISTINCT d.queue ORDER BY d.queue), '{}'),
+		       coalesce(pg_catalog.array_agg(DISTINCT d.kind ORDER BY d.kind), '{}')
+		  FROM dlq.dead_letter AS d
+		 WHERE d.id = ANY (v_ids) AND d.dead_lettered_at >= since AND d.dead_lettered_at < until;
+		RETURN;
+	END IF;
+	IF pg_catalog.cardinality(v_ids) = 0 THEN
+		RETURN QUERY SELECT NULL::bigint, false, v_matched, 0, 0, 0, session_user::text,
+		                    _reprocess_matching.justification, '{}'::text[], '{}'::text[];
+		RETURN;
+	END IF;
+	v_replay := dlq._replay(v_ids, _reprocess_matching.justification, pg_catalog.now(), false,
+		pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('filter', pg_catalog.jsonb_build_object(
+			'since', since, 'until', until, 'queue', _reprocess_matching.queue, 'kind_prefix', kind_prefix,
+			'tenant', tenant, 'text', _reprocess_matching.text, 'reason', _reprocess_matching.reason,
+			'reviewed', _reprocess_matching.reviewed, 'max_rows', max_rows), 'matched', v_matched)));
+	RETURN QUERY SELECT v_replay.id, false, v_matched, v_replay.requested, v_replay.requeued, v_replay.skipped,
+	                    v_replay.actor, v_replay.justification, v_replay.queues, v_replay.kinds;
+END
+$$;
+CREATE FUNCTION dlq.reprocess_matching(since timestamptz, until timestamptz, queue text DEFAULT NULL,
+	kind_prefix text DEFAULT NULL, tenant text DEFAULT NULL, text text DEFAULT NULL, reason text DEFAULT NULL,
+	justification text DEFAULT NULL, max_rows integer DEFAULT 1000, dry_run boolean DEFAULT true,
+	reviewed boolean DEFAULT NULL)
+RETURNS TABLE (replay_id bigint, dry_run boolean, matched bigint, selected integer, requeued integer,
+               skipped integer, actor text, justification text, queues text[], kinds text[])
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM dlq._reprocess_matching($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) $$;
+COMMENT ON FUNCTION dlq.reprocess_matching(timestamptz, timestamptz, text, text, text, text, text, text, integer, boolean, boolean) IS
+	'replay the dead letters matching the explorer filters (dry run by default); one audit row per real run';
+
+CREATE FUNCTION dlq._mark_reviewed_matching(since timestamptz, until timestamptz, queue text, kind_prefix text,
+	tenant text, text text, reason text, notes text, max_rows integer, dry_run boolean)
+RETURNS TABLE (o_matched bigint, o_marked integer, o_dry_run boolean)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_ids bigint[];
+	v_matched bigint;
+BEGIN
+	IF _mark_reviewed_matching.dry_run IS NULL THEN
+		RAISE EXCEPTION 'dry_run must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT m.ids, m.matched INTO v_ids, v_matched
+	  FROM dlq._matching_ids(since, until, _mark_reviewed_matching.queue, kind_prefix, tenant,
+	                         _mark_reviewed_matching.text, _mark_reviewed_matching.reason, false, max_rows) AS m;
+	IF _mark_reviewed_matching.dry_run THEN
+		RETURN QUERY SELECT v_matched, pg_catalog.cardinality(v_ids), true;
+		RETURN;
+	END IF;
+	RETURN QUERY SELECT v_matched, dlq.mark_reviewed(v_ids, _mark_reviewed_matching.notes), false;
+END
+$$;
+CREATE FUNCTION dlq.mark_reviewed_matching(since timestamptz, until timestamptz, queue text DEFAULT NULL,
+	kind_prefix text DEFAULT NULL, tenant text DEFAULT NULL, text text DEFAULT NULL, reason text DEFAULT NULL,
+	notes text DEFAULT NULL, max_rows integer DEFAULT 1000, dry_run boolean DEFAULT false)
+RETURNS TABLE (matched bigint, marked integer, dry_run boolean)
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM dlq._mark_reviewed_matching($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) $$;
+COMMENT ON FUNCTION dlq.mark_reviewed_matching(timestamptz, timestamptz, text, text, text, text, text, text, integer, boolean) IS
+	'mark the unreviewed dead letters matching the explorer filters reviewed, with notes';
