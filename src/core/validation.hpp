@@ -1,0 +1,31 @@
+// Validation of scalar SQL arguments, shared by every entry point so messages are uniform.
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+namespace dlq::core {
+
+inline constexpr std::size_t kMaxNameBytes = 200;   // queue, kind, worker, tenant, actor, dedup_key
+inline constexpr int kMaxBatch = 10000;             // jobs per claim / enqueue_many
+inline constexpr int kMaxAttemptsLimit = 1000;
+
+// Each throws Error with a lower-case message naming `field`:
+//  - ValidateName: 22023 if blank (only whitespace) or longer than kMaxNameBytes. (NULL is 22004 and is
+//    checked by the caller, which knows whether the value is NULL.)
+void ValidateName(std::string_view field, std::string_view value);
+//  - ValidateBatch: 22023 unless 1 <= batch <= kMaxBatch.
+void ValidateBatch(std::string_view field, int64_t batch);
+//  - ValidateMaxAttempts: 22023 unless 1 <= value <= kMaxAttemptsLimit.
+void ValidateMaxAttempts(std::string_view field, int64_t value);
+//  - ValidatePositiveDuration: 22023 unless microseconds > 0.
+void ValidatePositiveDuration(std::string_view field, int64_t microseconds);
+//  - ValidateNonNegativeDuration: 22023 unless microseconds >= 0.
+void ValidateNonNegativeDuration(std::string_view field, int64_t microseconds);
+//  - ValidateJustification: 22023 if blank.
+void ValidateJustification(std::string_view value);
+
+bool IsBlank(std::string_view value);
+
+} // namespace dlq::core
+
+#include "core/no_postgres.hpp"
