@@ -12,9 +12,17 @@ RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	v_null text;
 BEGIN
-	IF queue IS NULL OR backoff_base IS NULL OR backoff_max IS NULL OR if_not_exists IS NULL THEN
-		RAISE EXCEPTION 'queue, backoff settings and if_not_exists must not be null'
+	IF queue IS NULL THEN
+		RAISE EXCEPTION 'queue must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- Name the first NULL argument, so the caller knows which one to leave out.
+	v_null := CASE WHEN backoff_base IS NULL THEN 'backoff_base' WHEN backoff_max IS NULL THEN 'backoff_max'
+	               WHEN if_not_exists IS NULL THEN 'if_not_exists' END;
+	IF v_null IS NOT NULL THEN
+		RAISE EXCEPTION '% must not be null', v_null
 			USING ERRCODE = 'null_value_not_allowed',
 			      HINT = 'Leave a setting out to get its default.';
 	END IF;
@@ -51,6 +59,10 @@ DECLARE
 BEGIN
 	IF queue IS NULL THEN
 		RAISE EXCEPTION 'queue must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- A blank name is bad input, reported as dlq.enqueue() reports it, not as an unknown queue.
+	IF pg_catalog.btrim(queue, E' \t\n\r\f\x0B') OPERATOR(pg_catalog.=) '' THEN
+		RAISE EXCEPTION 'queue must not be empty or blank' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF lock THEN
 		SELECT q.id INTO v_id FROM dlq.queue AS q WHERE q.name OPERATOR(pg_catalog.=) queue FOR UPDATE;
@@ -130,15 +142,19 @@ BEGIN
 	SELECT count(*) INTO v_jobs FROM dlq.job AS j WHERE j.queue_id OPERATOR(pg_catalog.=) v_id;
 	SELECT count(*) INTO v_dead FROM dlq.dead_letter AS d WHERE d.queue OPERATOR(pg_catalog.=) drop_queue.queue;
 	IF (v_jobs OPERATOR(pg_catalog.>) 0 OR v_dead OPERATOR(pg_catalog.>) 0) AND NOT coalesce(force, false) THEN
-		RAISE EXCEPTION 'queue "%" still has % live jobs and % dead letters', queue, v_jobs, v_dead
+		RAISE EXCEPTION 'queue "%" is not empty', queue
 			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = pg_catalog.format('It has %s live %s and %s dead %s.',
+			                                 v_jobs, CASE WHEN v_jobs OPERATOR(pg_catalog.=) 1 THEN 'job' ELSE 'jobs' END,
+			                                 v_dead, CASE WHEN v_dead OPERATOR(pg_catalog.=) 1 THEN 'letter' ELSE 'letters' END),
 			      HINT = 'Drain or dead-letter them first, or pass force => true to delete the live jobs '
 			             'and keep the dead letters.';
 	END IF;
 	v_deleted := dlq._delete_queue_jobs(v_id);
 	DELETE FROM dlq.queue AS q WHERE q.id OPERATOR(pg_catalog.=) v_id;
 	IF v_deleted OPERATOR(pg_catalog.>) 0 THEN
-		RAISE NOTICE 'deleted % live jobs of queue "%"', v_deleted, queue;
+		RAISE NOTICE 'deleted % live % of queue "%"', v_deleted,
+			CASE WHEN v_deleted OPERATOR(pg_catalog.=) 1 THEN 'job' ELSE 'jobs' END, queue;
 	END IF;
 END
 $$;

@@ -7,11 +7,18 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF code IS NULL OR label IS NULL OR severity IS NULL THEN
-		RAISE EXCEPTION 'code, label and severity must not be null' USING ERRCODE = 'null_value_not_allowed';
+	IF code IS NULL THEN
+		RAISE EXCEPTION 'code must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF pg_catalog.btrim(label) OPERATOR(pg_catalog.=) '' THEN
-		RAISE EXCEPTION 'label must not be blank' USING ERRCODE = 'invalid_parameter_value';
+	IF label IS NULL THEN
+		RAISE EXCEPTION 'label must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF severity IS NULL THEN
+		RAISE EXCEPTION 'severity must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- Blank means only ASCII whitespace, as for every other name in the API.
+	IF pg_catalog.btrim(label, E' \t\n\r\f\x0B') OPERATOR(pg_catalog.=) '' THEN
+		RAISE EXCEPTION 'label must not be empty or blank' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	PERFORM dlq._validate_reason(code, severity);
 	INSERT INTO dlq.reason (code, label, severity, description)
@@ -160,16 +167,29 @@ AS $$
 DECLARE
 	v_replay dlq.replay;
 BEGIN
-	IF justification IS NULL OR pg_catalog.btrim(justification) OPERATOR(pg_catalog.=) '' THEN
-		RAISE EXCEPTION 'justification must not be blank'
+	IF justification IS NULL THEN
+		RAISE EXCEPTION 'justification must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Say why these dead letters are replayed; it is kept in dlq.replays.';
+	END IF;
+	IF pg_catalog.btrim(justification, E' \t\n\r\f\x0B') OPERATOR(pg_catalog.=) '' THEN
+		RAISE EXCEPTION 'justification must not be empty or blank'
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Say why these dead letters are replayed; it is kept in dlq.replays.';
 	END IF;
-	IF ids IS NULL OR pg_catalog.cardinality(ids) OPERATOR(pg_catalog.=) 0 THEN
-		RAISE EXCEPTION 'ids must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	IF ids IS NULL THEN
+		RAISE EXCEPTION 'ids must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF run_at IS NULL OR force IS NULL THEN
-		RAISE EXCEPTION 'run_at and force must not be null' USING ERRCODE = 'null_value_not_allowed';
+	-- NULL elements are ignored, so an array of nothing but NULLs is as empty as '{}'.
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(ids) AS i WHERE i IS NOT NULL) THEN
+		RAISE EXCEPTION 'ids must not be empty' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Pass the ids of the dead letters to replay.';
+	END IF;
+	IF run_at IS NULL THEN
+		RAISE EXCEPTION 'run_at must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF force IS NULL THEN
+		RAISE EXCEPTION 'force must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	v_replay := dlq._replay(ids, justification, run_at, force, NULL);
 	RETURN QUERY SELECT v_replay.id, v_replay.requested, v_replay.requeued, v_replay.skipped, v_replay.job_ids;

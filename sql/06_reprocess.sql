@@ -1,0 +1,106 @@
+-- Reprocessing dead letters: the classic exercise (a job with max_attempts 1 fails, shows up in the dead
+-- letters, counts as unreviewed, is reprocessed after a fix and completes), skip counting, force, the
+-- dlq.replays audit, lineage, and bad input. Every error is followed by its SQLSTATE.
+\set SHOW_CONTEXT never
+DROP EXTENSION IF EXISTS dlq CASCADE;
+CREATE EXTENSION dlq;
+
+-- The classic exercise.
+SELECT dlq.create_queue('orders', max_attempts => 1);
+SELECT dlq.enqueue('orders', 'charge', payload => '{"order": 42, "amount": 1999}', priority => 3, tenant => 'acme',
+                   actor => 'checkout') AS job_id;
+SELECT job_id, kind, attempt, max_attempts FROM dlq.claim('orders', 'worker-1');
+SELECT dlq.fail(1, 'worker-1', 'payment service returned 503', details => '{"status": 503}');
+-- It is a dead letter now, with its history, and the queue counts it as unreviewed.
+SELECT count(*) AS live_jobs FROM dlq.job;
+SELECT id, job_id, queue, kind, payload, tenant, actor, attempts, max_attempts, reason, detected_by, last_error,
+       jsonb_array_length(errors) AS history, reviewed, replay_count, last_replayed_at, replayed_from
+  FROM dlq.dead_letters;
+SELECT queue, available, running, dead_letters, unreviewed FROM dlq.queue_stats;
+-- After the fix it is reprocessed, with a justification: a new job, attempts 0, same queue, kind,
+-- payload, priority, tenant and actor.
+SELECT * FROM dlq.reprocess(ARRAY[1], 'payment service fixed in INC-7');
+SELECT id, kind, payload, priority, tenant, actor, attempt, max_attempts, replayed_from, errors,
+       run_at <= now() AS due
+  FROM dlq.job;
+-- The dead letter is marked reviewed (by the session user) and replayed.
+SELECT id, reviewed, reviewed_at IS NOT NULL AS has_reviewed_at, reviewed_by = session_user AS by_session_user,
+       replay_count, last_replayed_at IS NOT NULL AS has_replayed_at, last_replayed_at <= now() AS replayed_at_ok
+  FROM dlq.dead_letters;
+SELECT queue, available, running, dead_letters, unreviewed FROM dlq.queue_stats;
+-- The audit row.
+SELECT replay_id, at <= now() AS at_ok, actor = session_user AS by_session_user, justification, requested_ids,
+       job_ids, queues, kinds, requested, requeued, skipped, forced
+  FROM dlq.replays;
+-- The new job runs and completes.
+SELECT job_id, kind, payload, attempt, max_attempts, tenant FROM dlq.claim('orders', 'worker-2');
+SELECT dlq.complete(2, 'worker-2');
+SELECT count(*) AS live_jobs FROM dlq.job;
+SELECT queue, available, running, dead_letters, unreviewed FROM dlq.queue_stats;
+
+-- Skips are counted: an id that does not exist, and a dead letter whose previous replay is still live.
+SELECT dlq.enqueue('orders', 'refund', payload => '{"order": 7}') AS job_id;
+SELECT job_id FROM dlq.claim('orders', 'worker-1');
+SELECT dlq.fail(3, 'worker-1', 'refund api down');
+SELECT dlq.enqueue('orders', 'ship') AS job_id;
+SELECT dlq.dead_letter(4, note => 'warehouse closed');
+SELECT id, job_id, kind, reason FROM dlq.dead_letters ORDER BY id;
+-- Replay 2: dead letter 2 is requeued, 999 does not exist.
+SELECT * FROM dlq.reprocess(ARRAY[2, 999], 'refund api is back');
+-- Replay 3: dead letter 2's replay (job 5) is still waiting, so it is skipped; 3 is requeued; the
+-- duplicate id counts once.
+SELECT * FROM dlq.reprocess(ARRAY[3, 2, 3], 'warehouse open again');
+-- Replay 4: force replays it anyway, and only it.
+SELECT * FROM dlq.reprocess(ARRAY[2], 'second copy on purpose', force => true);
+SELECT id, kind, attempt, replayed_from FROM dlq.job ORDER BY id;
+SELECT id, replay_count, last_replay_job_id FROM dlq.dead_letters ORDER BY id;
+-- Nothing to requeue still writes its audit row.
+SELECT * FROM dlq.reprocess(ARRAY[998, 999], 'typo in the ids');
+SELECT replay_id, actor = session_user AS by_session_user, justification, requested_ids, job_ids, queues, kinds,
+       requested, requeued, skipped, forced
+  FROM dlq.replays ORDER BY replay_id;
+-- Once the replayed job has finished, the dead letter can be replayed again without force.
+SELECT job_id, kind FROM dlq.claim('orders', 'worker-1', 10) ORDER BY job_id;
+SELECT dlq.complete_many(ARRAY[5, 6, 7], 'worker-1');
+SELECT * FROM dlq.reprocess(ARRAY[2, 3], 'one more time');
+-- run_at schedules the replay.
+SELECT * FROM dlq.reprocess(ARRAY[1], 'replay tomorrow', run_at => now() + interval '1 day');
+SELECT id, kind, replayed_from, run_at > now() + interval '23 hours' AS tomorrow FROM dlq.job ORDER BY id;
+SELECT queue, available, scheduled, running, dead_letters, unreviewed FROM dlq.queue_stats;
+
+-- Lineage: a replayed job that dies again records the dead letter it was replayed from.
+SELECT job_id, kind FROM dlq.claim('orders', 'worker-1');
+SELECT dlq.fail(8, 'worker-1', 'refund api down again', retryable => false);
+SELECT id, job_id, kind, reason, replayed_from, reviewed, replay_count FROM dlq.dead_letters ORDER BY id;
+SELECT queue, dead_letters, unreviewed FROM dlq.queue_stats;
+-- ... and a replay of that dead letter carries the lineage on.
+SELECT * FROM dlq.reprocess(ARRAY[4], 'refund api really fixed');
+SELECT id, kind, replayed_from FROM dlq.job WHERE kind = 'refund';
+
+-- A dead letter whose queue was dropped is skipped too (there is nowhere to put it).
+SELECT dlq.create_queue('gone', max_attempts => 1);
+SELECT dlq.enqueue('gone', 'lost') AS job_id;
+SELECT dlq.dead_letter(12);
+SELECT dlq.drop_queue('gone', force => true);
+SELECT * FROM dlq.reprocess(ARRAY[5], 'queue was dropped');
+SELECT id, queue, replay_count, last_replay_job_id FROM dlq.dead_letters WHERE id = 5;
+
+-- Bad input. None of it writes an audit row.
+SELECT count(*) AS replays_before FROM dlq.replays;
+SELECT * FROM dlq.reprocess(ARRAY[1], '');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dlq.reprocess(ARRAY[1], E'  \t ');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dlq.reprocess(ARRAY[1], NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dlq.reprocess('{}', 'empty list');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dlq.reprocess(ARRAY[NULL]::bigint[], 'only nulls');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dlq.reprocess(NULL, 'no list');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dlq.reprocess(ARRAY[1], 'no time', run_at => NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dlq.reprocess(ARRAY[1], 'no force', force => NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS replays_after FROM dlq.replays;
