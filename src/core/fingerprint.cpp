@@ -19,8 +19,8 @@ namespace dlq::core {
 //  - '_', '-', '.', ':', '=', '/', brackets etc. separate: "job_1234" -> "job_<n>", "worker-3" -> "worker-<n>".
 //  - a token may be followed by anything except glue for UUIDs and hex ids, and a digit for timestamps
 //    ("30s" -> "<n>s", but the hex run in "deadbeef12xyz" is part of a word and is kept).
-//  - as the header says, any run of >= 8 hex digits with a digit is a hex id, so a long decimal is one too:
-//    "order 12345678" -> "order <hex>" while "order 1234" -> "order <n>".
+//  - a run of >= 8 hex digits is a hex id only when it mixes digits and letters, so a long decimal stays
+//    a number: "order 12345678" -> "order <n>" like "order 1234".
 //  - a sign belongs to a number only when neither glue nor another sign precedes it: "x=-5" -> "x=<n>",
 //    "1-5" -> "<n>-<n>", "C++11" -> "C++<n>".
 //  - numbers: digits, then any number of ".digits" (decimals, versions, IPv4: "10.0.0.1" -> "<n>"), then
@@ -165,7 +165,7 @@ std::size_t MatchTimestamp(const Text &text, std::size_t pos) {
 	return IsDigit(text.At(end)) ? 0 : end - pos;
 }
 
-// 0x followed by hex digits, or a run of >= 8 hex digits containing a digit; not glued on the right.
+// 0x followed by hex digits, or a run of >= 8 hex digits mixing digits and letters; not glued on the right.
 std::size_t MatchHex(const Text &text, std::size_t pos) {
 	if (text.At(pos) == '0' && (text.At(pos + 1) == 'x' || text.At(pos + 1) == 'X')) {
 		const std::size_t digits = text.Run(pos + 2, IsHexDigit);
@@ -177,12 +177,15 @@ std::size_t MatchHex(const Text &text, std::size_t pos) {
 	if (run < 8 || IsGlue(text.At(pos + run))) {
 		return 0;
 	}
+	// An id mixes digits and letters: all letters is a word ("deadbeef", "accede"), all digits a number
+	// (so "order 12345678" groups with "order 1234").
+	bool has_digit = false;
+	bool has_letter = false;
 	for (std::size_t i = pos; i < pos + run; ++i) {
-		if (IsDigit(text.At(i))) {
-			return run;
-		}
+		has_digit = has_digit || IsDigit(text.At(i));
+		has_letter = has_letter || !IsDigit(text.At(i));
 	}
-	return 0; // all letters: a word such as "deadbeef" or "accede", not an id
+	return has_digit && has_letter ? run : 0;
 }
 
 // [sign] digits (.digits)* [e[sign]digits]
@@ -275,7 +278,7 @@ private:
 	}
 
 	// A sign only joins a plain number: before a UUID, timestamp or hex id it stays as text, so that
-	// "-12345678" gives "-<hex>" just as "12345678" gives "<hex>".
+	// "-0x1f" gives "-<hex>" just as "0x1f" gives "<hex>".
 	// A sign right after another sign is an operator or punctuation ("C++11", "--5"), not part of the number.
 	bool TrySignedNumber() {
 		const unsigned char before = pos_ > 0 ? text_.At(pos_ - 1) : ' ';

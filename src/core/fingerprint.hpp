@@ -10,7 +10,7 @@ namespace dlq::core {
 inline constexpr std::size_t kMaxFingerprintBytes = 200;
 
 // Normalises, in this order: UUIDs -> "<uuid>", ISO-8601 timestamps/dates -> "<ts>", quoted values
-// ('...', "...") -> "<str>", hex ids (0x..., or runs of >= 8 hex digits containing a digit) -> "<hex>",
+// ('...', "...") -> "<str>", hex ids (0x..., or runs of >= 8 hex digits mixing digits and letters a-f) -> "<hex>",
 // numbers (integers, decimals, with sign) -> "<n>"; then collapses whitespace runs to one space and
 // trims. An empty or blank message gives "". Deterministic and locale-independent.
 std::string Fingerprint(std::string_view error_message);

@@ -69,7 +69,7 @@ TEST(Fingerprint, Uuids) {
 	    {"(deadbeef-0000-0000-0000-000000000000)", "(<uuid>)"},
 	    {"550e8400-e29b-41d4-a716-446655440000", "<uuid>"},
 	    // Not a UUID: a group is too short, or the value runs into a word.
-	    {"550e8400-e29b-41d4-a716-44665544000", "<hex>-e29b-<n>d4-a716-<hex>"},
+	    {"550e8400-e29b-41d4-a716-44665544000", "<hex>-e29b-<n>d4-a716-<n>"},
 	    {"550e8400-e29b-41d4-a716-446655440000xyz", "<hex>-e29b-<n>d4-a716-<n>xyz"},
 	});
 }
@@ -134,9 +134,9 @@ TEST(Fingerprint, HexIds) {
 	    {"deadbeef12xyz", "deadbeef12xyz"},
 	    {"0x", "<n>x"},
 	    {"0xZZ", "<n>xZZ"},
-	    // A long decimal is a hex run too (documented order: hex before numbers).
-	    {"order 12345678", "order <hex>"},
-	    {"delta -12345678", "delta -<hex>"},
+	    // A long decimal is a number, grouped with short ones, not a hex id.
+	    {"order 12345678", "order <n>"},
+	    {"delta -12345678", "delta <n>"},
 	});
 }
 
