@@ -7,7 +7,8 @@ CREATE FUNCTION dlq.create_queue(
 	recovery_window interval DEFAULT NULL,
 	backoff_base interval DEFAULT '10 seconds',
 	backoff_max interval DEFAULT '1 hour',
-	if_not_exists boolean DEFAULT false)
+	if_not_exists boolean DEFAULT false,
+	retention interval DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -33,8 +34,13 @@ BEGIN
 	  INTO max_attempts, lease, recovery_window
 	  FROM dlq._queue_defaults() AS d;
 	PERFORM dlq._validate_queue_settings(queue, max_attempts, lease, recovery_window, backoff_base, backoff_max);
-	INSERT INTO dlq.queue (name, max_attempts, lease, recovery_window, backoff_base, backoff_max)
-	VALUES (queue, max_attempts, lease, recovery_window, backoff_base, backoff_max);
+	IF retention < interval '0' THEN
+		RAISE EXCEPTION 'retention must not be negative' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Leave it out (or give 0) to keep reviewed dead letters until dlq.purge() removes them.';
+	END IF;
+	INSERT INTO dlq.queue (name, max_attempts, lease, recovery_window, backoff_base, backoff_max, retention)
+	VALUES (queue, max_attempts, lease, recovery_window, backoff_base, backoff_max,
+	        nullif(retention, interval '0'));
 EXCEPTION WHEN unique_violation THEN
 	IF if_not_exists THEN
 		RAISE NOTICE 'queue "%" already exists, skipping', queue;
@@ -45,7 +51,7 @@ EXCEPTION WHEN unique_violation THEN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION dlq.create_queue(text, integer, interval, interval, interval, interval, boolean) IS
+COMMENT ON FUNCTION dlq.create_queue(text, integer, interval, interval, interval, interval, boolean, interval) IS
 	'create a queue with its retry, lease and recovery settings';
 
 -- Looks a queue up by name; raises undefined_object when it does not exist.
@@ -83,7 +89,8 @@ CREATE FUNCTION dlq.alter_queue(
 	lease interval DEFAULT NULL,
 	recovery_window interval DEFAULT NULL,
 	backoff_base interval DEFAULT NULL,
-	backoff_max interval DEFAULT NULL)
+	backoff_max interval DEFAULT NULL,
+	retention interval DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -98,16 +105,22 @@ BEGIN
 		coalesce(max_attempts, v_old.max_attempts), coalesce(lease, v_old.lease),
 		coalesce(recovery_window, v_old.recovery_window), coalesce(backoff_base, v_old.backoff_base),
 		coalesce(backoff_max, v_old.backoff_max));
+	IF retention < interval '0' THEN
+		RAISE EXCEPTION 'retention must not be negative' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Give 0 to keep reviewed dead letters until dlq.purge() removes them.';
+	END IF;
 	UPDATE dlq.queue AS q
 	   SET max_attempts = coalesce(alter_queue.max_attempts, q.max_attempts),
 	       lease = coalesce(alter_queue.lease, q.lease),
 	       recovery_window = coalesce(alter_queue.recovery_window, q.recovery_window),
 	       backoff_base = coalesce(alter_queue.backoff_base, q.backoff_base),
-	       backoff_max = coalesce(alter_queue.backoff_max, q.backoff_max)
+	       backoff_max = coalesce(alter_queue.backoff_max, q.backoff_max),
+	       retention = CASE WHEN alter_queue.retention IS NULL THEN q.retention
+	                        ELSE nullif(alter_queue.retention, interval '0') END
 	 WHERE q.id OPERATOR(pg_catalog.=) v_id;
 END
 $$;
-COMMENT ON FUNCTION dlq.alter_queue(text, integer, interval, interval, interval, interval) IS
+COMMENT ON FUNCTION dlq.alter_queue(text, integer, interval, interval, interval, interval, interval) IS
 	'change queue settings; a NULL (omitted) setting is left unchanged';
 
 CREATE FUNCTION dlq.pause_queue(queue text)

@@ -1,8 +1,8 @@
 -- Read-only views for operators and dashboards.
 
 CREATE VIEW dlq.queues AS
-SELECT q.name AS queue, q.max_attempts, q.lease, q.recovery_window, q.backoff_base, q.backoff_max, q.paused,
-       q.created_at
+SELECT q.name AS queue, q.max_attempts, q.lease, q.recovery_window, q.backoff_base, q.backoff_max, q.retention,
+       q.paused, q.created_at
   FROM dlq.queue AS q;
 COMMENT ON VIEW dlq.queues IS 'queue configuration';
 

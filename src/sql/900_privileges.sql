@@ -45,8 +45,8 @@ GRANT EXECUTE ON FUNCTION dlq.search(timestamptz, timestamptz, text, text, text,
 GRANT SELECT ON dlq.dead_letters, dlq.queue_stats, dlq.queues, dlq.reasons, dlq.replays, dlq.dead_letter_rate
    TO dlq_operator;
 
-GRANT EXECUTE ON FUNCTION dlq.create_queue(text, integer, interval, interval, interval, interval, boolean),
-                          dlq.alter_queue(text, integer, interval, interval, interval, interval),
+GRANT EXECUTE ON FUNCTION dlq.create_queue(text, integer, interval, interval, interval, interval, boolean, interval),
+                          dlq.alter_queue(text, integer, interval, interval, interval, interval, interval),
                           dlq.pause_queue(text), dlq.resume_queue(text), dlq.drop_queue(text, boolean),
                           dlq.register_reason(text, text, text, text), dlq.purge(interval, boolean),
                           dlq.sweep(text, integer)
