@@ -122,6 +122,7 @@ dlq_claim(PG_FUNCTION_ARGS) {
 	std::string_view worker = TextArg(fcinfo, 1);
 	int32 batch = PG_GETARG_INT32(2);
 	CallCore([&] {
+		core::ValidateName("queue", queue);
 		core::ValidateName("worker", worker);
 		core::ValidateBatch("batch", batch);
 	});

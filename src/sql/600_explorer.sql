@@ -320,8 +320,13 @@ DECLARE
 	v_matched bigint;
 	v_replay dlq.replay;
 BEGIN
-	IF _reprocess_matching.justification IS NULL OR pg_catalog.btrim(_reprocess_matching.justification) = '' THEN
-		RAISE EXCEPTION 'justification must not be blank'
+	IF _reprocess_matching.justification IS NULL THEN
+		RAISE EXCEPTION 'justification must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Say why these dead letters are replayed; it is kept in dlq.replays.';
+	END IF;
+	IF pg_catalog.btrim(_reprocess_matching.justification, E' \t\n\r\f\x0B') = '' THEN
+		RAISE EXCEPTION 'justification must not be empty or blank'
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Say why these dead letters are replayed; it is kept in dlq.replays.';
 	END IF;
