@@ -145,8 +145,8 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 
 // ---- claim, heartbeat, complete ---------------------------------------------------------------------
 
-// Running jobs stay in the claim index (claiming changes no indexed column, so the update can be HOT)
-// and are skipped by the lease_expires_at filter.
+// The claim index holds waiting jobs only (partial on lease_expires_at IS NULL), so the scan starts at
+// the first claimable job whatever the number of running ones.
 static KeptStatement claim_jobs = {
     "WITH q AS (SELECT id, lease FROM dlq.queue WHERE name = $1 AND NOT paused), "
     "picked AS ( "
