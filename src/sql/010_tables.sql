@@ -86,7 +86,7 @@ CREATE TABLE dlq.dead_letter (
 	reviewed           boolean NOT NULL DEFAULT false,
 	queue              text NOT NULL,
 	kind               text NOT NULL,
-	reason             text NOT NULL REFERENCES dlq.reason (code),
+	reason             text NOT NULL,
 	detected_by        text NOT NULL CHECK (detected_by IN ('inline', 'sweep', 'manual')),
 	tenant             text,
 	actor              text,
@@ -96,17 +96,10 @@ CREATE TABLE dlq.dead_letter (
 	fingerprint        text,
 	payload            jsonb NOT NULL,
 	errors             jsonb NOT NULL DEFAULT '[]',
-	metadata           jsonb NOT NULL DEFAULT '{}',
-	PRIMARY KEY (id, dead_lettered_at)
+	metadata           jsonb NOT NULL DEFAULT '{}'
 ) PARTITION BY RANGE (dead_lettered_at);
 ALTER SEQUENCE dlq.dead_letter_id_seq OWNED BY dlq.dead_letter.id;
 -- A job dies at most once: it leaves dlq.job in the same transaction, under its row lock.
-CREATE INDEX dead_letter_job_idx ON dlq.dead_letter (job_id);
-CREATE INDEX dead_letter_at_idx ON dlq.dead_letter (dead_lettered_at);
-CREATE INDEX dead_letter_queue_kind_idx ON dlq.dead_letter (queue, kind text_pattern_ops, dead_lettered_at);
-CREATE INDEX dead_letter_pattern_idx ON dlq.dead_letter (queue, kind, reason, fingerprint);
-CREATE INDEX dead_letter_unreviewed_idx ON dlq.dead_letter (queue) WHERE NOT reviewed;
-CREATE INDEX dead_letter_replayed_from_idx ON dlq.dead_letter (replayed_from) WHERE replayed_from IS NOT NULL;
 
 -- The partitions of dlq.dead_letter, so bounds are read without parsing catalog expressions.
 CREATE TABLE dlq.dead_letter_partition (

@@ -1,6 +1,7 @@
 -- Sweep detection: what no worker will ever report (expired leases, retries past the recovery window).
 
 CREATE SEQUENCE dlq.sweep_id_seq;
+SELECT pg_catalog.pg_extension_config_dump('dlq.sweep_id_seq', '');
 
 CREATE FUNCTION dlq._queue_defaults()
 RETURNS TABLE (max_attempts integer, lease interval, recovery_window interval)

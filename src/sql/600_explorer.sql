@@ -26,14 +26,32 @@ BEGIN
 		RETURN v_to;
 	END IF;
 	v_from := pg_catalog.date_trunc(v_unit, at, 'UTC');
-	v_to := v_from + pg_catalog.concat('1 ', v_unit)::interval;
+	-- Added in UTC: timestamptz + interval would count days and months in the session's time zone,
+	-- making a day 23 or 25 hours long across a daylight saving change and a month end on the wrong day.
+	v_to := ((v_from AT TIME ZONE 'UTC') + pg_catalog.concat('1 ', v_unit)::interval) AT TIME ZONE 'UTC';
 	v_from := greatest(v_from, (SELECT max(p.range_to) FROM dlq.dead_letter_partition AS p
 	                             WHERE p.range_to > v_from AND p.range_to <= at));
 	v_to := least(v_to, (SELECT min(p.range_from) FROM dlq.dead_letter_partition AS p
 	                      WHERE p.range_from > at AND p.range_from < v_to));
 	v_name := 'dead_letter_' || pg_catalog.to_char(v_from AT TIME ZONE 'UTC', 'YYYYMMDD"_"HH24MI');
+	-- The catalogs are read with a fresh snapshot: a partition committed by the creator we waited for
+	-- is seen even by a REPEATABLE READ transaction, whose snapshot predates it.
+	IF pg_catalog.to_regclass(pg_catalog.format('dlq.%I', v_name)) IS NOT NULL THEN
+		RETURN v_to;
+	END IF;
 	EXECUTE pg_catalog.format('CREATE TABLE dlq.%I PARTITION OF dlq.dead_letter FOR VALUES FROM (%L) TO (%L)',
 	                          v_name, v_from, v_to);
+	-- Keys, indexes and the reason FK belong to each partition, not to the extension-owned parent:
+	-- pg_dump then restores a partition with its own indexes after the data (and after dlq.reason's),
+	-- and ATTACH PARTITION creates nothing that the dump creates again.
+	EXECUTE pg_catalog.format('ALTER TABLE dlq.%1$I ADD PRIMARY KEY (id);'
+		'ALTER TABLE dlq.%1$I ADD FOREIGN KEY (reason) REFERENCES dlq.reason (code);'
+		'CREATE INDEX ON dlq.%1$I (job_id);'
+		'CREATE INDEX ON dlq.%1$I (dead_lettered_at);'
+		'CREATE INDEX ON dlq.%1$I (queue, kind text_pattern_ops, dead_lettered_at);'
+		'CREATE INDEX ON dlq.%1$I (queue, kind, reason, fingerprint);'
+		'CREATE INDEX ON dlq.%1$I (queue) WHERE NOT reviewed;'
+		'CREATE INDEX ON dlq.%1$I (replayed_from) WHERE replayed_from IS NOT NULL;', v_name);
 	INSERT INTO dlq.dead_letter_partition (name, range_from, range_to) VALUES (v_name, v_from, v_to);
 	RETURN v_to;
 END
@@ -114,6 +132,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_sql text;
+	v_json_text text;
 BEGIN
 	IF since IS NULL OR until IS NULL THEN
 		RAISE EXCEPTION 'since and until must not be null'
@@ -143,20 +162,27 @@ BEGIN
 		v_sql := v_sql || pg_catalog.format(' AND d.reviewed = %L', reviewed);
 	END IF;
 	IF text IS NOT NULL AND text <> '' THEN
+		-- The history and the payload are searched in their JSON text, where a quote or a backslash of a
+		-- value is escaped (\" and \\): there the text is looked for escaped the same way, so that it
+		-- matches itself literally in the values, as it does in the plain last error.
+		v_json_text := pg_catalog.to_json(text)::text;
+		v_json_text := pg_catalog.substr(v_json_text, 2, pg_catalog.length(v_json_text) - 2);
 		v_sql := v_sql || pg_catalog.format(
-			' AND pg_catalog.strpos(pg_catalog.lower(coalesce(d.last_error, '''') || '' '' || d.errors::text || '' '' '
-			'|| d.payload::text), pg_catalog.lower(%L)) > 0', text);
+			' AND (pg_catalog.strpos(pg_catalog.lower(coalesce(d.last_error, '''')), pg_catalog.lower(%L)) > 0'
+			' OR pg_catalog.strpos(pg_catalog.lower(d.errors::text || '' '' || d.payload::text), pg_catalog.lower(%L)) > 0)',
+			text, v_json_text);
 	END IF;
 	RETURN v_sql;
 END
 $$;
 
 -- The query dlq.search runs, exposed so its plan can be examined (EXPLAIN) exactly as it executes.
+-- SECURITY DEFINER like the rest of the operator API: it calls dlq._filter_sql, which is internal.
 CREATE FUNCTION dlq.search_query(since timestamptz, until timestamptz, queue text DEFAULT NULL,
 	kind_prefix text DEFAULT NULL, tenant text DEFAULT NULL, text text DEFAULT NULL, reason text DEFAULT NULL,
 	reviewed boolean DEFAULT NULL, max_rows integer DEFAULT 50)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
