@@ -65,6 +65,8 @@ BEGIN
 		      DETAIL = pg_catalog.format('%s on %s is not allowed.', TG_OP, TG_TABLE_NAME);
 END
 $$;
+-- Created after the blanket REVOKE above, so revoked on its own (a trigger function is internal too).
+REVOKE ALL ON FUNCTION dlq._refuse_audit_change() FROM PUBLIC;
 CREATE TRIGGER replay_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON dlq.replay
 	FOR EACH STATEMENT EXECUTE FUNCTION dlq._refuse_audit_change();
 CREATE TRIGGER replay_item_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON dlq.replay_item
