@@ -34,13 +34,11 @@ dlq--$(EXTVERSION).sql: $(SQL_SRCS) dlq.control
 
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
 
-.PHONY: test demo unit bench
+.PHONY: test demo bench
 test:
 	bash test/scripts/run_all.sh
 demo:
 	bash test/scripts/demo.sh
-unit:
-	bash test/scripts/unit.sh
 
 # Suites run separately by test/scripts/run_all.sh (PGXS's installcheck runs them all at once).
 .PHONY: installcheck-regress installcheck-isolation installcheck-tap

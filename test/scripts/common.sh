@@ -9,7 +9,10 @@ DLQ_OSUSER=${DLQ_OSUSER:-dlqtest}
 DLQ_WORK=${DLQ_WORK:-/tmp/dlq-work}
 export PATH="$PG_BIN:$PATH"
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings on a terminal, plain text in CI logs.
+say() {
+	if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi
+}
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
