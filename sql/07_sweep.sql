@@ -305,3 +305,17 @@ SELECT dlq.create_queue('bad', max_attempts => 0);
 SELECT dlq.alter_queue('fast', recovery_window => '-1 hour');
 \echo :LAST_ERROR_SQLSTATE
 SELECT queue FROM dlq.queues WHERE queue = 'bad';
+-- A job past its recovery window whose new lease also expired is handled once per sweep: this sweep
+-- rescues it (recording the lost lease), the next one dead-letters it as UNRECOVERED_ERROR.
+SELECT dlq.create_queue('lapsed', max_attempts => 5, lease => '10 milliseconds',
+                        recovery_window => '20 milliseconds');
+SELECT dlq.enqueue('lapsed', 'twice') AS twice_id \gset
+SELECT count(*) FROM dlq.claim('lapsed', 'w1');
+SELECT dlq.fail(:twice_id, 'w1', 'first failure', retry_in => '0');
+SELECT pg_sleep(0.05);
+SELECT count(*) FROM dlq.claim('lapsed', 'w2');
+SELECT pg_sleep(0.05);
+SELECT * FROM dlq.sweep('lapsed');
+SELECT * FROM dlq.sweep('lapsed');
+SELECT reason, detected_by, attempts, errors -> -1 ->> 'error' AS last_attempt_error
+  FROM dlq.dead_letters WHERE job_id = :twice_id;

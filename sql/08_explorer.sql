@@ -213,7 +213,7 @@ SELECT replay_id, dry_run, matched, selected, requeued, skipped, queues, kinds
                               max_rows => 3, dry_run => false);
 SELECT i.dead_letter_id, i.outcome FROM dlq.replay_item AS i
  WHERE i.replay_id = (SELECT max(replay_id) FROM dlq.replays) ORDER BY 1;
--- No match: nothing to replay and no audit row.
+-- No match: nothing to replay, but the attempt is still audited (one row, zero counts), as with reprocess.
 SELECT replay_id, dry_run, matched, selected, requeued, skipped, queues, kinds
   FROM dlq.reprocess_matching(:'since', :'until', text => 'no such text', justification => 'nothing',
                               dry_run => false);

@@ -1,7 +1,9 @@
 // SQL entry points of sweep detection: dlq.sweep() and the server-wide queue defaults.
 #include <string_view>
 
+#include "core/validation.hpp"
 #include "pg/args.hpp"
+#include "pg/guard.hpp"
 #include "pg/guc.hpp"
 #include "pg/job_store.hpp"
 #include "pg/spi_util.hpp"
@@ -32,6 +34,8 @@ dlq_sweep(PG_FUNCTION_ARGS) {
 		elog(ERROR, "dlq: SPI_connect failed");
 	int32 queue_id = 0;
 	if (!PG_ARGISNULL(0)) {
+		std::string_view name = dlq::pg::TextArg(fcinfo, 0);
+		dlq::pg::CallCore([&] { dlq::core::ValidateName("queue", name); });
 		store::QueueInfo queue;
 		if (!store::FindQueue(PG_GETARG_DATUM(0), &queue))
 			dlq::pg::RaiseUnknownQueue(dlq::pg::TextArg(fcinfo, 0));

@@ -263,6 +263,8 @@ static KeptStatement move_to_dead_letters = {
     "  SELECT m.id, q.name, m.kind, m.tenant, m.actor, m.payload, m.priority, m.attempt, m.max_attempts, "
     "         $2, $3, coalesce($4, m.last_error), dlq.fingerprint(coalesce($4, m.last_error)), "
     "         coalesce(m.errors, '[]'::jsonb) || CASE WHEN $4 IS NULL THEN '[]'::jsonb "
+    "              WHEN $3 = 'sweep' THEN jsonb_build_array(dlq._attempt_record(m.attempt, m.worker, $4, "
+    "                   coalesce($5, '{}'::jsonb) || jsonb_build_object('lease_expired_at', m.lease_expires_at))) "
     "              ELSE jsonb_build_array(dlq._attempt_record(m.attempt, m.worker, $4, $5)) END, "
     "         jsonb_build_object('last_worker', m.worker) || coalesce($6, '{}'::jsonb), "
     "         m.enqueued_at, m.first_attempted_at, $7, m.replayed_from "
@@ -372,7 +374,8 @@ static KeptStatement rescue_expired = {
     "       errors = coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(dlq._attempt_record(j.attempt, j.worker, "
     "                'lease expired', jsonb_build_object('sweep_id', $3, 'lease_expired_at', j.lease_expires_at))), "
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
-    "  FROM expired WHERE j.id = expired.id",
+    "  FROM expired WHERE j.id = expired.id "
+    "RETURNING j.id",
     3, {INT4OID, INT4OID, INT8OID}, nullptr};
 
 static KeptStatement lock_stuck = {
@@ -386,9 +389,9 @@ static KeptStatement lock_unrecovered = {
     "SELECT coalesce(array_agg(s.id), '{}') FROM ( "
     "  SELECT j.id FROM dlq.job AS j JOIN dlq.queue AS q ON q.id = j.queue_id "
     "   WHERE j.first_failed_at < now() - q.recovery_window AND j.lease_expires_at IS NULL "
-    "     AND ($1 = 0 OR j.queue_id = $1) "
+    "     AND ($1 = 0 OR j.queue_id = $1) AND j.id <> ALL ($3) "
     "   ORDER BY j.first_failed_at LIMIT $2 FOR UPDATE OF j SKIP LOCKED) AS s",
-    2, {INT4OID, INT4OID}, nullptr};
+    3, {INT4OID, INT4OID, INT8ARRAYOID}, nullptr};
 
 static KeptStatement next_sweep_id = {"SELECT nextval('dlq.sweep_id_seq')", 0, {}, nullptr};
 
@@ -429,8 +432,15 @@ Sweep(int32 queue_id, int32 batch, SweepCounts *out) {
 
 	Datum rescue_args[3] = {Int32GetDatum(queue_id), Int32GetDatum(batch), Int64GetDatum(sweep_id)};
 	out->rescued = static_cast<int64>(ExecKept(&rescue_expired, rescue_args, nullptr));
+	// A rescued job may also be past its recovery window; it is dead-lettered by the next sweep, with
+	// its lost lease in the history, rather than counted twice by this one.
+	Datum *rescued = static_cast<Datum *>(palloc(sizeof(Datum) * (out->rescued + 1)));
+	for (uint64 row = 0; row < SPI_processed; row++)
+		rescued[row] = Int64GetDatum(SpiInt64(row, 1, &isnull));
+	Datum rescued_ids = PointerGetDatum(
+	    construct_array(rescued, static_cast<int>(out->rescued), INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
-	Datum lock_args[2] = {Int32GetDatum(queue_id), Int32GetDatum(batch)};
+	Datum lock_args[3] = {Int32GetDatum(queue_id), Int32GetDatum(batch), rescued_ids};
 	out->stuck = SweepToDeadLetters(&lock_stuck, lock_args, "STUCK_IN_PROGRESS", true, metadata);
 	out->unrecovered = SweepToDeadLetters(&lock_unrecovered, lock_args, "UNRECOVERED_ERROR", false, metadata);
 }

@@ -15,6 +15,7 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/varlena.h"
@@ -307,6 +308,9 @@ SweeperMain() {
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(database, nullptr, 0);
 	pgstat_report_appname("dlq sweeper");
+	// Row locks with SKIP LOCKED need READ COMMITTED: under a stricter server default a heartbeat or a
+	// completion racing the sweep would make the pass fail with a serialization error.
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 	ereport(LOG, (errmsg("dlq sweeper started for database \"%s\"", database)));
 
 	MemoryContext loop_cxt = AllocSetContextCreate(TopMemoryContext, "dlq sweeper", ALLOCSET_DEFAULT_SIZES);

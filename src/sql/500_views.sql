@@ -40,6 +40,6 @@ COMMENT ON VIEW dlq.reasons IS 'the dead-letter reason registry';
 
 CREATE VIEW dlq.replays AS
 SELECT r.id AS replay_id, r.at, r.actor, r.justification, r.requested_ids, r.job_ids, r.queues, r.kinds,
-       r.requested, r.requeued, r.skipped, r.forced
+       r.requested, r.requeued, r.skipped, r.forced, r.context
   FROM dlq.replay AS r;
 COMMENT ON VIEW dlq.replays IS 'audit trail of every reprocess call';

@@ -127,7 +127,7 @@ COMMENT ON FUNCTION dlq.purge(interval, boolean) IS
 CREATE FUNCTION dlq._filter_sql(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
 	text text, reason text, reviewed boolean)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -182,7 +182,7 @@ CREATE FUNCTION dlq.search_query(since timestamptz, until timestamptz, queue tex
 	kind_prefix text DEFAULT NULL, tenant text DEFAULT NULL, text text DEFAULT NULL, reason text DEFAULT NULL,
 	reviewed boolean DEFAULT NULL, max_rows integer DEFAULT 50)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -370,11 +370,6 @@ BEGIN
 		       coalesce(pg_catalog.array_agg(DISTINCT d.kind ORDER BY d.kind), '{}')
 		  FROM dlq.dead_letter AS d
 		 WHERE d.id = ANY (v_ids) AND d.dead_lettered_at >= since AND d.dead_lettered_at < until;
-		RETURN;
-	END IF;
-	IF pg_catalog.cardinality(v_ids) = 0 THEN
-		RETURN QUERY SELECT NULL::bigint, false, v_matched, 0, 0, 0, session_user::text,
-		                    _reprocess_matching.justification, '{}'::text[], '{}'::text[];
 		RETURN;
 	END IF;
 	v_replay := dlq._replay(v_ids, _reprocess_matching.justification, pg_catalog.now(), false,

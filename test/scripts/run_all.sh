@@ -27,7 +27,7 @@ run_ctest() {  # name build-dir [cmake args]
 	local out; out=$(ctest --test-dir "$dir" --output-on-failure 2>&1) || true
 	echo "$out" | tail -n 25
 	local line total fails
-	line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' | tail -1)
+	line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' | tail -1 || true)
 	if [ -z "$line" ]; then count "$name" 0 1; return; fi
 	fails=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of.*/\1/')
 	total=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/')
@@ -38,7 +38,7 @@ run_ctest "unit (ASan+UBSan)" "$DLQ_ROOT/build/unit-asan" -DDLQ_SANITIZE=ON
 
 # pg_regress prints "All N tests passed." or "M of N tests failed." for each suite.
 count_pg_regress() {  # name output
-	local line; line=$(echo "$2" | grep -E 'tests? (passed|failed)' | tail -1)
+	local line; line=$(echo "$2" | grep -E 'tests? (passed|failed)' | tail -1 || true)
 	if [[ $line =~ All\ ([0-9]+)\ tests\ passed ]]; then
 		count "$1" "${BASH_REMATCH[1]}" 0
 	elif [[ $line =~ ([0-9]+)\ of\ ([0-9]+)\ tests\ failed ]]; then
@@ -52,20 +52,20 @@ tree=$(dlq_user_tree)
 say "pg_regress (throwaway cluster)"
 out=$(cd "$tree" && as_user make -s installcheck-regress 2>&1) || true
 echo "$out" | grep -vE '^\s*$' | tail -n 60
-[ -f "$tree/regression.diffs" ] && head -n 200 "$tree/regression.diffs"
+if [ -f "$tree/regression.diffs" ]; then head -n 200 "$tree/regression.diffs"; fi
 count_pg_regress "regress" "$out"
 
 say "isolation (throwaway cluster)"
 out=$(cd "$tree" && as_user make -s installcheck-isolation 2>&1) || true
 echo "$out" | grep -vE '^\s*$' | tail -n 30
-[ -f "$tree/output_iso/regression.diffs" ] && head -n 200 "$tree/output_iso/regression.diffs"
+if [ -f "$tree/output_iso/regression.diffs" ]; then head -n 200 "$tree/output_iso/regression.diffs"; fi
 count_pg_regress "isolation" "$out"
 
 if compgen -G "$DLQ_ROOT/test/t/*.pl" >/dev/null; then
 	say "cluster tests (TAP)"
 	out=$(cd "$tree" && as_user make -s installcheck-tap 2>&1) || true
 	echo "$out" | tail -n 40
-	total=$(echo "$out" | sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' | tail -1)
+	total=$(echo "$out" | sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' | tail -1 || true)
 	bad=$(echo "$out" | sed -nE 's/.*Failed ([0-9]+)\/[0-9]+ subtests.*/\1/p' | awk '{s+=$1} END {print s+0}')
 	dubious=$(echo "$out" | grep -c 'Dubious' || true)
 	if [ -z "$total" ]; then count "tap" 0 1; else count "tap" $((total - bad)) $((bad + dubious)); fi
