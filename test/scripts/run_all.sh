@@ -68,6 +68,11 @@ if compgen -G "$DLQ_ROOT/test/t/*.pl" >/dev/null; then
 	total=$(echo "$out" | sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' | tail -1 || true)
 	bad=$(echo "$out" | sed -nE 's/.*Failed ([0-9]+)\/[0-9]+ subtests.*/\1/p' | awk '{s+=$1} END {print s+0}')
 	dubious=$(echo "$out" | grep -c 'Dubious' || true)
+	# A script that died or was killed counts as a failure even when its finished assertions passed.
+	if echo "$out" | grep -q '^Result: FAIL' && [ "$bad" = 0 ] && [ "$dubious" = 0 ]; then
+		dubious=$(echo "$out" | grep -cE 'Non-zero (wait|exit) status|Parse errors' || true)
+		[ "$dubious" != 0 ] || dubious=1
+	fi
 	if [ -z "$total" ]; then count "tap" 0 1; else count "tap" $((total - bad)) $((bad + dubious)); fi
 	if [ "$bad" != 0 ] || [ "$dubious" != 0 ]; then
 		for f in "$tree"/tmp_check/log/regress_log_*; do [ -f "$f" ] && tail -n 40 "$f"; done
