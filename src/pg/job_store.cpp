@@ -145,8 +145,8 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 
 // ---- claim, heartbeat, complete ---------------------------------------------------------------------
 
-// The claim index holds waiting jobs only (partial on lease_expires_at IS NULL), so the scan starts at
-// the first claimable job whatever the number of running ones.
+// The claim reads the claim index in order and steps over running jobs (at most workers x batch);
+// claiming sets only unindexed columns, so the update is HOT.
 static KeptStatement claim_jobs = {
     "WITH q AS (SELECT id, lease FROM dlq.queue WHERE name = $1 AND NOT paused), "
     "picked AS ( "
@@ -360,6 +360,29 @@ DeleteQueueJobs(Datum queue_id) {
 
 // ---- sweep ------------------------------------------------------------------------------------------
 
+// Jobs whose lease expired, without an index on the lease (that would make every claim a non-HOT
+// update): for each queue and each of its priorities (found with a loose index scan, as there are
+// few), the due range of the claim index is read, where every running job lies. $3 picks jobs on
+// their last attempt (to dead-letter) or not (to rescue). Candidates only: the statements below lock
+// and re-check them.
+static KeptStatement find_expired = {
+    "WITH RECURSIVE prios AS ( "
+    "  SELECT q.id AS queue_id, (SELECT min(j.priority) FROM dlq.job AS j WHERE j.queue_id = q.id) AS pr "
+    "    FROM dlq.queue AS q WHERE $1 = 0 OR q.id = $1 "
+    "  UNION ALL "
+    "  SELECT p.queue_id, (SELECT min(j.priority) FROM dlq.job AS j "
+    "                       WHERE j.queue_id = p.queue_id AND j.priority > p.pr) "
+    "    FROM prios AS p WHERE p.pr IS NOT NULL) "
+    "SELECT coalesce(array_agg(c.id), '{}') FROM ( "
+    "  SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
+    "    SELECT j.id FROM dlq.job AS j "
+    "     WHERE j.queue_id = p.queue_id AND j.priority = p.pr AND j.run_at <= now() "
+    "       AND j.lease_expires_at < now() AND (j.attempt >= j.max_attempts) = $3 "
+    "     LIMIT $2) AS e "
+    "   WHERE p.pr IS NOT NULL "
+    "   LIMIT $2) AS c",
+    3, {INT4OID, INT4OID, BOOLOID}, nullptr};
+
 // Expired leases with attempts left go back to waiting, available at once. The lost lease is
 // recorded as an attempt that ended with "lease expired". SKIP LOCKED leaves alone a job whose worker
 // is completing or failing it right now, and the lease is re-checked on the locked row, so a
@@ -367,7 +390,7 @@ DeleteQueueJobs(Datum queue_id) {
 static KeptStatement rescue_expired = {
     "WITH expired AS ( "
     "  SELECT j.id FROM dlq.job AS j "
-    "   WHERE j.lease_expires_at < now() AND j.attempt < j.max_attempts AND ($1 = 0 OR j.queue_id = $1) "
+    "   WHERE j.id = ANY ($1) AND j.lease_expires_at < now() AND j.attempt < j.max_attempts "
     "   ORDER BY j.lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
     "UPDATE dlq.job AS j "
     "   SET lease_expires_at = NULL, last_error = 'lease expired', "
@@ -376,14 +399,14 @@ static KeptStatement rescue_expired = {
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
     "  FROM expired WHERE j.id = expired.id "
     "RETURNING j.id",
-    3, {INT4OID, INT4OID, INT8OID}, nullptr};
+    3, {INT8ARRAYOID, INT4OID, INT8OID}, nullptr};
 
 static KeptStatement lock_stuck = {
     "SELECT coalesce(array_agg(s.id), '{}') FROM ( "
     "  SELECT j.id FROM dlq.job AS j "
-    "   WHERE j.lease_expires_at < now() AND j.attempt >= j.max_attempts AND ($1 = 0 OR j.queue_id = $1) "
+    "   WHERE j.id = ANY ($1) AND j.lease_expires_at < now() AND j.attempt >= j.max_attempts "
     "   ORDER BY j.lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) AS s",
-    2, {INT4OID, INT4OID}, nullptr};
+    2, {INT8ARRAYOID, INT4OID}, nullptr};
 
 static KeptStatement lock_unrecovered = {
     "SELECT coalesce(array_agg(s.id), '{}') FROM ( "
@@ -430,7 +453,14 @@ Sweep(int32 queue_id, int32 batch, SweepCounts *out) {
 	Datum metadata = DirectFunctionCall1(
 	    jsonb_in, CStringGetDatum(psprintf("{\"sweep_id\": " INT64_FORMAT "}", sweep_id)));
 
-	Datum rescue_args[3] = {Int32GetDatum(queue_id), Int32GetDatum(batch), Int64GetDatum(sweep_id)};
+	// Twice the batch in candidates, so that jobs a concurrent sweep has locked (and we skip) leave
+	// room for a full batch of our own.
+	int32 candidates = batch > INT32_MAX / 2 ? INT32_MAX : 2 * batch;
+	Datum find_args[3] = {Int32GetDatum(queue_id), Int32GetDatum(candidates), BoolGetDatum(false)};
+	ExecKept(&find_expired, find_args, nullptr);
+	Datum expired = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
+
+	Datum rescue_args[3] = {expired, Int32GetDatum(batch), Int64GetDatum(sweep_id)};
 	out->rescued = static_cast<int64>(ExecKept(&rescue_expired, rescue_args, nullptr));
 	// A rescued job may also be past its recovery window; it is dead-lettered by the next sweep, with
 	// its lost lease in the history, rather than counted twice by this one.
@@ -440,9 +470,13 @@ Sweep(int32 queue_id, int32 batch, SweepCounts *out) {
 	Datum rescued_ids = PointerGetDatum(
 	    construct_array(rescued, static_cast<int>(out->rescued), INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
-	Datum lock_args[3] = {Int32GetDatum(queue_id), Int32GetDatum(batch), rescued_ids};
-	out->stuck = SweepToDeadLetters(&lock_stuck, lock_args, "STUCK_IN_PROGRESS", true, metadata);
-	out->unrecovered = SweepToDeadLetters(&lock_unrecovered, lock_args, "UNRECOVERED_ERROR", false, metadata);
+	find_args[2] = BoolGetDatum(true);
+	ExecKept(&find_expired, find_args, nullptr);
+	Datum stuck = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
+	Datum stuck_args[2] = {stuck, Int32GetDatum(batch)};
+	out->stuck = SweepToDeadLetters(&lock_stuck, stuck_args, "STUCK_IN_PROGRESS", true, metadata);
+	Datum unrecovered_args[3] = {Int32GetDatum(queue_id), Int32GetDatum(batch), rescued_ids};
+	out->unrecovered = SweepToDeadLetters(&lock_unrecovered, unrecovered_args, "UNRECOVERED_ERROR", false, metadata);
 }
 
 } // namespace dlq::pg::store

@@ -50,15 +50,16 @@ CREATE TABLE dlq.job (
 	last_error         text,
 	payload            jsonb NOT NULL,
 	errors             jsonb
-) WITH (fillfactor = 85, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
+) WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
         autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_cost_delay = 0);
 ALTER SEQUENCE dlq.job_id_seq OWNED BY dlq.job.id;
--- Claim order, over waiting jobs only: a claim never walks past running jobs (at batch 100 with four
--- workers that is hundreds of heap visits per claim). Claiming takes the row out of this index; the
--- lease index below needs the claim to touch an indexed column anyway, so the update is not HOT.
-CREATE INDEX job_claim_idx ON dlq.job (queue_id, priority, run_at, id) WHERE lease_expires_at IS NULL;
--- The sweeper's two scans: expired leases, and retries past their recovery window.
-CREATE INDEX job_lease_idx ON dlq.job (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+-- Claim order. A claim changes no indexed column (the lease is not indexed), so with the room that
+-- fillfactor 50 leaves on each page the claim, the heartbeat and the rescue are HOT updates: no new
+-- index entries and little WAL. Running jobs stay in this index and claims step over them; there are
+-- at most (workers x batch) of them. The sweeper finds expired leases through this index too: a running
+-- job was due when claimed, so it lies in the run_at <= now() range of its priority.
+CREATE INDEX job_claim_idx ON dlq.job (queue_id, priority, run_at, id);
+-- Retries past their recovery window, for the sweeper.
 CREATE INDEX job_first_failed_idx ON dlq.job (first_failed_at) WHERE first_failed_at IS NOT NULL;
 -- At most one live job per (queue, dedup_key).
 CREATE UNIQUE INDEX job_dedup_idx ON dlq.job (queue_id, dedup_key) WHERE dedup_key IS NOT NULL;

@@ -13,6 +13,9 @@ CREATE FUNCTION dlq.sweep(queue text DEFAULT NULL, batch integer DEFAULT NULL)
 RETURNS TABLE (outcome text, count bigint)
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_bitmapscan = off
+SET enable_seqscan = off
+SET jit = off
 AS 'MODULE_PATHNAME', 'dlq_sweep';
 COMMENT ON FUNCTION dlq.sweep(text, integer) IS
 	'one bounded sweep (batch jobs per outcome, default dlq.sweep_batch): rescue expired leases, '
