@@ -199,15 +199,15 @@ SELECT context - '{filter}'::text[] AS context, (context -> 'filter') - '{since,
        (context #>> '{filter,since}')::timestamptz = :'since' AS since_ok,
        (context #>> '{filter,until}')::timestamptz = :'until' AS until_ok
   FROM dlq.replay;
--- Run again while those replays are waiting: every match is skipped (its replay is live), one more
--- audit row says so.
+-- Run again while those replays are waiting: dead letters whose replay is still live are left out of the
+-- match (so repeated runs page through the rest), nothing is replayed, one more audit row says so.
 SELECT replay_id, dry_run, matched, selected, requeued, skipped, queues, kinds
   FROM dlq.reprocess_matching(:'since', :'until', text => 'declined', justification => 'again, by mistake',
                               dry_run => false);
 SELECT replay_id, requested, requeued, skipped, job_ids FROM dlq.replays ORDER BY replay_id;
 SELECT r.replay_id, i.dead_letter_id, i.outcome FROM dlq.replays AS r JOIN dlq.replay_item AS i ON i.replay_id = r.replay_id
  ORDER BY 1, 2;
--- Mixed: max_rows picks the newest matches; an unreplayed one is requeued, a live replay skipped.
+-- max_rows picks the newest matches among those without a live replay.
 SELECT replay_id, dry_run, matched, selected, requeued, skipped, queues, kinds
   FROM dlq.reprocess_matching(:'since', :'until', queue => 'billing', justification => 'billing fixed',
                               max_rows => 3, dry_run => false);
@@ -423,3 +423,19 @@ SELECT name, range_from AT TIME ZONE 'UTC' AS range_from_utc, range_to AT TIME Z
 -- Overlapping ranges would have been refused by PostgreSQL; the partitions are all attached.
 SELECT count(*) = (SELECT count(*) FROM pg_inherits WHERE inhparent = 'dlq.dead_letter'::regclass) AS all_attached
   FROM dlq.dead_letter_partition;
+-- ---- per-queue retention ---------------------------------------------------------------------------
+-- Every sweep applies each queue's retention: reviewed dead letters older than it are deleted,
+-- unreviewed ones stay, and a past partition that retention empties is dropped whole.
+SELECT dlq.create_queue('kept', retention => '1 day');
+SELECT dlq._ensure_dead_letter_partition(t) IS NOT NULL AS partition
+  FROM unnest(ARRAY['2023-07-01 12:00+00', '2023-07-02 12:00+00']::timestamptz[]) AS t;
+INSERT INTO dlq.dead_letter (job_id, dead_lettered_at, enqueued_at, priority, attempts, max_attempts, queue, kind,
+                             reason, detected_by, payload, reviewed)
+VALUES (900001, '2023-07-01 12:00+00', '2023-07-01 11:00+00', 0, 1, 1, 'kept', 'k', 'MANUAL', 'manual', '{}', true),
+       (900002, '2023-07-01 13:00+00', '2023-07-01 11:00+00', 0, 1, 1, 'kept', 'k', 'MANUAL', 'manual', '{}', true),
+       (900003, '2023-07-02 12:00+00', '2023-07-02 11:00+00', 0, 1, 1, 'kept', 'k', 'MANUAL', 'manual', '{}', true),
+       (900004, '2023-07-02 13:00+00', '2023-07-02 11:00+00', 0, 1, 1, 'kept', 'k', 'MANUAL', 'manual', '{}', false);
+SELECT count(*) AS swept_outcomes FROM dlq.sweep();
+SELECT job_id, reviewed FROM dlq.dead_letters WHERE queue = 'kept' ORDER BY job_id;
+SELECT (range_from AT TIME ZONE 'UTC')::date AS partition_day_utc FROM dlq.dead_letter_partition
+ WHERE range_from >= '2023-07-01' AND range_from < '2023-07-03' ORDER BY 1;

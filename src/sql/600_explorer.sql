@@ -68,7 +68,9 @@ DECLARE
 	v_at timestamptz := pg_catalog.now();
 	v_removed bigint := 0;
 	v_count bigint;
+	v_empty boolean;
 	q record;
+	p record;
 BEGIN
 	WHILE v_at < pg_catalog.now() + interval '7 days' LOOP
 		v_at := dlq._ensure_dead_letter_partition(v_at);
@@ -79,6 +81,16 @@ BEGIN
 		GET DIAGNOSTICS v_count = ROW_COUNT;
 		v_removed := v_removed + v_count;
 	END LOOP;
+	-- Partitions in the past that retention emptied are dropped whole, leaving no dead tuples.
+	IF v_removed > 0 THEN
+		FOR p IN SELECT x.name FROM dlq.dead_letter_partition AS x WHERE x.range_to <= pg_catalog.now() LOOP
+			EXECUTE pg_catalog.format('SELECT NOT EXISTS (SELECT 1 FROM dlq.%I)', p.name) INTO v_empty;
+			IF v_empty THEN
+				EXECUTE pg_catalog.format('DROP TABLE dlq.%I', p.name);
+				DELETE FROM dlq.dead_letter_partition AS x WHERE x.name = p.name;
+			END IF;
+		END LOOP;
+	END IF;
 	RETURN v_removed;
 END
 $$;
@@ -186,7 +198,10 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+	IF max_rows IS NULL THEN
+		RAISE EXCEPTION 'max_rows must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF max_rows < 1 OR max_rows > 10000 THEN
 		RAISE EXCEPTION 'max_rows must be between 1 and 10000' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	RETURN pg_catalog.format(
@@ -314,13 +329,19 @@ COMMENT ON FUNCTION dlq.inspect(bigint) IS
 	'everything about one dead letter: record, attempts, replays and what became of them, lineage';
 
 -- Ids matching the explorer filters, newest first, at most max_rows; and how many matched in all.
+-- With without_live_replays, dead letters whose last replay is still a live job are left out, so a
+-- second run of reprocess_matching goes on to the next rows instead of skipping the same ones again.
 CREATE FUNCTION dlq._matching_ids(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
-	text text, reason text, reviewed boolean, max_rows integer, OUT ids bigint[], OUT matched bigint)
+	text text, reason text, reviewed boolean, max_rows integer, without_live_replays boolean,
+	OUT ids bigint[], OUT matched bigint)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF max_rows IS NULL OR max_rows < 1 OR max_rows > 100000 THEN
+	IF max_rows IS NULL THEN
+		RAISE EXCEPTION 'max_rows must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF max_rows < 1 OR max_rows > 100000 THEN
 		RAISE EXCEPTION 'max_rows must be between 1 and 100000' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	EXECUTE pg_catalog.format(
@@ -328,8 +349,11 @@ BEGIN
 		'       pg_catalog.count(*) '
 		'  FROM (SELECT d.id, d.dead_lettered_at AS at, '
 		'               pg_catalog.row_number() OVER (ORDER BY d.dead_lettered_at DESC, d.id DESC) AS n '
-		'          FROM dlq.dead_letter AS d WHERE %s) AS s',
-		max_rows, dlq._filter_sql(since, until, queue, kind_prefix, tenant, text, reason, reviewed))
+		'          FROM dlq.dead_letter AS d WHERE %s%s) AS s',
+		max_rows, dlq._filter_sql(since, until, queue, kind_prefix, tenant, text, reason, reviewed),
+		CASE WHEN without_live_replays THEN
+			' AND (d.last_replay_job_id IS NULL OR NOT EXISTS '
+			'(SELECT 1 FROM dlq.job AS j WHERE j.id = d.last_replay_job_id))' ELSE '' END)
 	INTO ids, matched;
 END
 $$;
@@ -361,7 +385,7 @@ BEGIN
 	END IF;
 	SELECT m.ids, m.matched INTO v_ids, v_matched
 	  FROM dlq._matching_ids(since, until, _reprocess_matching.queue, kind_prefix, tenant, _reprocess_matching.text,
-	                         _reprocess_matching.reason, _reprocess_matching.reviewed, max_rows) AS m;
+	                         _reprocess_matching.reason, _reprocess_matching.reviewed, max_rows, true) AS m;
 	IF _reprocess_matching.dry_run THEN
 		RETURN QUERY
 		SELECT NULL::bigint, true, v_matched, pg_catalog.cardinality(v_ids), 0, 0, session_user::text,
@@ -408,7 +432,8 @@ BEGIN
 	END IF;
 	SELECT m.ids, m.matched INTO v_ids, v_matched
 	  FROM dlq._matching_ids(since, until, _mark_reviewed_matching.queue, kind_prefix, tenant,
-	                         _mark_reviewed_matching.text, _mark_reviewed_matching.reason, false, max_rows) AS m;
+	                         _mark_reviewed_matching.text, _mark_reviewed_matching.reason, false, max_rows,
+	                         false) AS m;
 	IF _mark_reviewed_matching.dry_run THEN
 		RETURN QUERY SELECT v_matched, pg_catalog.cardinality(v_ids), true;
 		RETURN;
