@@ -48,3 +48,6 @@ installcheck-isolation:
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) --temp-instance=./tmp_check_iso $(ISOLATION)
 installcheck-tap:
 	$(prove_installcheck)
+
+bench:
+	bash bench/run.sh
