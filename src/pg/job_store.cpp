@@ -383,8 +383,10 @@ static KeptStatement find_expired = {
     "   LIMIT $2) AS c",
     3, {INT4OID, INT4OID, BOOLOID}, nullptr};
 
-// Expired leases with attempts left go back to waiting, available at once. The lost lease is
-// recorded as an attempt that ended with "lease expired". SKIP LOCKED leaves alone a job whose worker
+// Expired leases with attempts left go back to waiting, available at once (run_at = now(), which also
+// moves them behind the expired leases still to be found, so a large backlog of expired leases is
+// cleared in one pass over the index rather than rescanned per batch). The lost lease is recorded as
+// an attempt that ended with "lease expired". SKIP LOCKED leaves alone a job whose worker
 // is completing or failing it right now, and the lease is re-checked on the locked row, so a
 // heartbeat that just extended it wins.
 static KeptStatement rescue_expired = {
@@ -393,7 +395,7 @@ static KeptStatement rescue_expired = {
     "   WHERE j.id = ANY ($1) AND j.lease_expires_at < now() AND j.attempt < j.max_attempts "
     "   ORDER BY j.lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
     "UPDATE dlq.job AS j "
-    "   SET lease_expires_at = NULL, last_error = 'lease expired', "
+    "   SET lease_expires_at = NULL, run_at = now(), last_error = 'lease expired', "
     "       errors = coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(dlq._attempt_record(j.attempt, j.worker, "
     "                'lease expired', jsonb_build_object('sweep_id', $3, 'lease_expired_at', j.lease_expires_at))), "
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
@@ -441,6 +443,26 @@ SweepToDeadLetters(KeptStatement *lock, Datum *lock_args, const char *reason, bo
 
 static KeptStatement maintain_dead_letters = {"SELECT dlq._maintain_dead_letters()", 0, {}, nullptr};
 
+// Candidate ids (bigint[]) of jobs whose lease expired, on their last attempt or not.
+static Datum
+FindExpired(int32 queue_id, int32 limit, bool last_attempt) {
+	bool isnull;
+	Datum args[3] = {Int32GetDatum(queue_id), Int32GetDatum(limit), BoolGetDatum(last_attempt)};
+	ExecKept(&find_expired, args, nullptr);
+	return datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
+}
+
+// The first column of SPI_tuptable's rows (bigint) as a bigint[].
+static Datum
+FirstColumnAsArray() {
+	bool isnull;
+	Datum *ids = static_cast<Datum *>(palloc(sizeof(Datum) * (SPI_processed + 1)));
+	for (uint64 row = 0; row < SPI_processed; row++)
+		ids[row] = Int64GetDatum(SpiInt64(row, 1, &isnull));
+	return PointerGetDatum(construct_array(ids, static_cast<int>(SPI_processed), INT8OID, sizeof(int64),
+	                                       FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 void
 Sweep(int32 queue_id, int32 batch, SweepCounts *out) {
 	bool isnull;
@@ -448,32 +470,21 @@ Sweep(int32 queue_id, int32 batch, SweepCounts *out) {
 	ExecKept(&maintain_dead_letters, nullptr, nullptr);
 	out->purged = SpiInt64(0, 1, &isnull);
 	ExecKept(&next_sweep_id, nullptr, nullptr);
-	int64 sweep_id = SpiInt64(0, 1, &isnull);
-	out->sweep_id = sweep_id;
+	out->sweep_id = SpiInt64(0, 1, &isnull);
 	Datum metadata = DirectFunctionCall1(
-	    jsonb_in, CStringGetDatum(psprintf("{\"sweep_id\": " INT64_FORMAT "}", sweep_id)));
-
+	    jsonb_in, CStringGetDatum(psprintf("{\"sweep_id\": " INT64_FORMAT "}", out->sweep_id)));
 	// Twice the batch in candidates, so that jobs a concurrent sweep has locked (and we skip) leave
 	// room for a full batch of our own.
 	int32 candidates = batch > INT32_MAX / 2 ? INT32_MAX : 2 * batch;
-	Datum find_args[3] = {Int32GetDatum(queue_id), Int32GetDatum(candidates), BoolGetDatum(false)};
-	ExecKept(&find_expired, find_args, nullptr);
-	Datum expired = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
 
-	Datum rescue_args[3] = {expired, Int32GetDatum(batch), Int64GetDatum(sweep_id)};
+	Datum rescue_args[3] = {FindExpired(queue_id, candidates, false), Int32GetDatum(batch),
+	                        Int64GetDatum(out->sweep_id)};
 	out->rescued = static_cast<int64>(ExecKept(&rescue_expired, rescue_args, nullptr));
 	// A rescued job may also be past its recovery window; it is dead-lettered by the next sweep, with
 	// its lost lease in the history, rather than counted twice by this one.
-	Datum *rescued = static_cast<Datum *>(palloc(sizeof(Datum) * (out->rescued + 1)));
-	for (uint64 row = 0; row < SPI_processed; row++)
-		rescued[row] = Int64GetDatum(SpiInt64(row, 1, &isnull));
-	Datum rescued_ids = PointerGetDatum(
-	    construct_array(rescued, static_cast<int>(out->rescued), INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	Datum rescued_ids = FirstColumnAsArray();
 
-	find_args[2] = BoolGetDatum(true);
-	ExecKept(&find_expired, find_args, nullptr);
-	Datum stuck = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
-	Datum stuck_args[2] = {stuck, Int32GetDatum(batch)};
+	Datum stuck_args[2] = {FindExpired(queue_id, candidates, true), Int32GetDatum(batch)};
 	out->stuck = SweepToDeadLetters(&lock_stuck, stuck_args, "STUCK_IN_PROGRESS", true, metadata);
 	Datum unrecovered_args[3] = {Int32GetDatum(queue_id), Int32GetDatum(batch), rescued_ids};
 	out->unrecovered = SweepToDeadLetters(&lock_unrecovered, unrecovered_args, "UNRECOVERED_ERROR", false, metadata);

@@ -64,6 +64,8 @@ AS 'MODULE_PATHNAME', 'dlq_complete_many';
 COMMENT ON FUNCTION dlq.complete_many(bigint[], text) IS
 	'finish several running jobs; returns how many this worker held';
 
+-- fail is pinned like claim: its dead-letter move deletes by id = ANY($1), which an unanalyzed table
+-- would otherwise plan as a sequential scan over the whole queue and keep cached.
 CREATE FUNCTION dlq.fail(
 	job_id bigint,
 	worker text,
@@ -74,6 +76,9 @@ CREATE FUNCTION dlq.fail(
 RETURNS text
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_bitmapscan = off
+SET enable_seqscan = off
+SET jit = off
 AS 'MODULE_PATHNAME', 'dlq_fail';
 COMMENT ON FUNCTION dlq.fail(bigint, text, text, jsonb, boolean, interval) IS
 	'report a failed attempt: returns retrying, dead_lettered or lease_lost';

@@ -51,6 +51,9 @@ CREATE FUNCTION dlq.dead_letter(job_id bigint, reason text DEFAULT 'MANUAL', not
 RETURNS bigint
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_bitmapscan = off
+SET enable_seqscan = off
+SET jit = off
 AS 'MODULE_PATHNAME', 'dlq_dead_letter';
 COMMENT ON FUNCTION dlq.dead_letter(bigint, text, text) IS
 	'move a live job to the dead letters by hand; idempotent (returns the same dead letter id again)';

@@ -188,6 +188,22 @@ BEGIN
 END
 $$;
 
+-- Raises 22004 for a NULL max_rows and 22023 outside 1..upper.
+CREATE FUNCTION dlq._check_max_rows(max_rows integer, upper integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF max_rows IS NULL THEN
+		RAISE EXCEPTION 'max_rows must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF max_rows < 1 OR max_rows > upper THEN
+		RAISE EXCEPTION 'max_rows must be between 1 and %', upper USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$$;
+
 -- The query dlq.search runs, exposed so its plan can be examined (EXPLAIN) exactly as it executes.
 -- SECURITY DEFINER like the rest of the operator API: it calls dlq._filter_sql, which is internal.
 CREATE FUNCTION dlq.search_query(since timestamptz, until timestamptz, queue text DEFAULT NULL,
@@ -198,12 +214,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF max_rows IS NULL THEN
-		RAISE EXCEPTION 'max_rows must not be null' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
-	IF max_rows < 1 OR max_rows > 10000 THEN
-		RAISE EXCEPTION 'max_rows must be between 1 and 10000' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM dlq._check_max_rows(max_rows, 10000);
 	RETURN pg_catalog.format(
 		'SELECT d.id, d.dead_lettered_at, d.queue, d.kind, d.tenant, d.reason, d.attempts, '
 		'       pg_catalog.left(pg_catalog.regexp_replace(coalesce(d.last_error, ''''), ''\s+'', '' '', ''g''), 60), '
@@ -338,12 +349,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF max_rows IS NULL THEN
-		RAISE EXCEPTION 'max_rows must not be null' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
-	IF max_rows < 1 OR max_rows > 100000 THEN
-		RAISE EXCEPTION 'max_rows must be between 1 and 100000' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM dlq._check_max_rows(max_rows, 100000);
 	EXECUTE pg_catalog.format(
 		'SELECT coalesce(pg_catalog.array_agg(s.id ORDER BY s.at DESC, s.id DESC) FILTER (WHERE s.n <= %s), ''{}''), '
 		'       pg_catalog.count(*) '
