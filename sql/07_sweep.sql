@@ -161,7 +161,8 @@ SELECT * FROM dlq.sweep(batch => 2);
 SELECT * FROM dlq.sweep(batch => 2);
 SELECT * FROM dlq.sweep(batch => 2);
 SELECT count(*) AS stuck_dead_letters FROM dlq.dead_letters WHERE queue = 'backlog' AND reason = 'STUCK_IN_PROGRESS';
--- The bound applies to each outcome: 3 to rescue and 3 stuck, batch 2, gives 2 + 2, then 1 + 1.
+-- The bound applies to each outcome; one sweep reads at most 2 x batch expired leases (here the first 4 in
+-- claim order), so 3 to rescue and 3 stuck with batch 2 are handled over two sweeps.
 SELECT dlq.create_queue('mixed', max_attempts => 2, lease => '10 milliseconds');
 SELECT count(*) AS enqueued FROM generate_series(1, 6) AS i, LATERAL dlq.enqueue('mixed', 'm-' || i);
 SELECT count(*) AS claimed FROM dlq.claim('mixed', 'w10', 3);

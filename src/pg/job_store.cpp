@@ -362,9 +362,10 @@ DeleteQueueJobs(Datum queue_id) {
 
 // Jobs whose lease expired, without an index on the lease (that would make every claim a non-HOT
 // update): for each queue and each of its priorities (found with a loose index scan, as there are
-// few), the due range of the claim index is read, where every running job lies. $3 picks jobs on
-// their last attempt (to dead-letter) or not (to rescue). Candidates only: the statements below lock
-// and re-check them.
+// few), the due range of the claim index is read, where every running job lies. One list serves both
+// outcomes (rescue, or dead-letter on the last attempt), so the range is read once per sweep; a sweep
+// may then handle fewer than a batch of one outcome, and the next sweep goes on. Candidates only: the
+// statements below lock and re-check them.
 static KeptStatement find_expired = {
     "WITH RECURSIVE prios AS ( "
     "  SELECT q.id AS queue_id, (SELECT min(j.priority) FROM dlq.job AS j WHERE j.queue_id = q.id) AS pr "
@@ -377,11 +378,11 @@ static KeptStatement find_expired = {
     "  SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
     "    SELECT j.id FROM dlq.job AS j "
     "     WHERE j.queue_id = p.queue_id AND j.priority = p.pr AND j.run_at <= now() "
-    "       AND j.lease_expires_at < now() AND (j.attempt >= j.max_attempts) = $3 "
+    "       AND j.lease_expires_at < now() "
     "     LIMIT $2) AS e "
     "   WHERE p.pr IS NOT NULL "
     "   LIMIT $2) AS c",
-    3, {INT4OID, INT4OID, BOOLOID}, nullptr};
+    2, {INT4OID, INT4OID}, nullptr};
 
 // Expired leases with attempts left go back to waiting, available at once (run_at = now(), which also
 // moves them behind the expired leases still to be found, so a large backlog of expired leases is
@@ -443,11 +444,11 @@ SweepToDeadLetters(KeptStatement *lock, Datum *lock_args, const char *reason, bo
 
 static KeptStatement maintain_dead_letters = {"SELECT dlq._maintain_dead_letters()", 0, {}, nullptr};
 
-// Candidate ids (bigint[]) of jobs whose lease expired, on their last attempt or not.
+// Candidate ids (bigint[]) of jobs whose lease expired.
 static Datum
-FindExpired(int32 queue_id, int32 limit, bool last_attempt) {
+FindExpired(int32 queue_id, int32 limit) {
 	bool isnull;
-	Datum args[3] = {Int32GetDatum(queue_id), Int32GetDatum(limit), BoolGetDatum(last_attempt)};
+	Datum args[2] = {Int32GetDatum(queue_id), Int32GetDatum(limit)};
 	ExecKept(&find_expired, args, nullptr);
 	return datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
 }
@@ -473,18 +474,18 @@ Sweep(int32 queue_id, int32 batch, SweepCounts *out) {
 	out->sweep_id = SpiInt64(0, 1, &isnull);
 	Datum metadata = DirectFunctionCall1(
 	    jsonb_in, CStringGetDatum(psprintf("{\"sweep_id\": " INT64_FORMAT "}", out->sweep_id)));
-	// Twice the batch in candidates, so that jobs a concurrent sweep has locked (and we skip) leave
-	// room for a full batch of our own.
+	// Twice the batch in candidates: room for a batch of each outcome, or for a full batch of our own
+	// when a concurrent sweep has locked some (we skip those).
 	int32 candidates = batch > INT32_MAX / 2 ? INT32_MAX : 2 * batch;
 
-	Datum rescue_args[3] = {FindExpired(queue_id, candidates, false), Int32GetDatum(batch),
-	                        Int64GetDatum(out->sweep_id)};
+	Datum expired = FindExpired(queue_id, candidates);
+	Datum rescue_args[3] = {expired, Int32GetDatum(batch), Int64GetDatum(out->sweep_id)};
 	out->rescued = static_cast<int64>(ExecKept(&rescue_expired, rescue_args, nullptr));
 	// A rescued job may also be past its recovery window; it is dead-lettered by the next sweep, with
 	// its lost lease in the history, rather than counted twice by this one.
 	Datum rescued_ids = FirstColumnAsArray();
 
-	Datum stuck_args[2] = {FindExpired(queue_id, candidates, true), Int32GetDatum(batch)};
+	Datum stuck_args[2] = {expired, Int32GetDatum(batch)};
 	out->stuck = SweepToDeadLetters(&lock_stuck, stuck_args, "STUCK_IN_PROGRESS", true, metadata);
 	Datum unrecovered_args[3] = {Int32GetDatum(queue_id), Int32GetDatum(batch), rescued_ids};
 	out->unrecovered = SweepToDeadLetters(&lock_unrecovered, unrecovered_args, "UNRECOVERED_ERROR", false, metadata);
