@@ -147,7 +147,8 @@ my $enqueued = sql(q{SELECT dlq.enqueue('stuck', 'abandoned')});
 my ($bg, $pid, $job) = start_worker('postgres', 'stuck', 'worker-a', '2 seconds');
 is($job, $enqueued, 'worker-a claimed the job') or BAIL_OUT('claim failed: nothing to test');
 is(sql("SELECT worker || ':' || attempt FROM dlq.job WHERE id = $job"), 'worker-a:1', 'the job runs its attempt 1');
-sql("SELECT dlq.enqueue('stuck', 'filler')");    # not claimed: must stay untouched
+# Not claimed (a later priority than the rescued job, which queues at run_at = now()): must stay untouched.
+sql("SELECT dlq.enqueue('stuck', 'filler', priority => 10)");
 kill_worker('postgres', $bg, $pid);
 
 wait_until('postgres',
