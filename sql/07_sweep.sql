@@ -320,3 +320,12 @@ SELECT * FROM dlq.sweep('lapsed');
 SELECT * FROM dlq.sweep('lapsed');
 SELECT reason, detected_by, attempts, errors -> -1 ->> 'error' AS last_attempt_error
   FROM dlq.dead_letters WHERE job_id = :twice_id;
+-- A rescued job queues at run_at = now(): behind a job that became due while it was running, so a
+-- job that keeps killing its workers does not hold the head of the queue.
+SELECT dlq.create_queue('order', lease => '10 milliseconds');
+SELECT dlq.enqueue('order', 'first') AS first_id \gset
+SELECT kind FROM dlq.claim('order', 'w1');
+SELECT dlq.enqueue('order', 'second') AS second_id \gset
+SELECT pg_sleep(0.05);
+SELECT outcome, count FROM dlq.sweep('order') WHERE count > 0;
+SELECT kind, attempt FROM dlq.claim('order', 'w2', batch => 2);
