@@ -145,26 +145,40 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 
 // ---- claim, heartbeat, complete ---------------------------------------------------------------------
 
-// The claim reads the claim index in order and steps over running jobs (at most workers x batch);
-// claiming sets only unindexed columns, so the update is HOT.
+// The claim reads the claim index (queue, priority, run_at, id) one priority at a time, lowest first,
+// the priorities found with a loose index scan (one descent each, evaluated only while the batch is not
+// full): within a priority, run_at <= now() bounds the scan, so a queue holding millions of jobs
+// scheduled for later costs a claim a few descents, not a read of all their index entries. It steps
+// over running jobs (at most workers x batch); claiming sets only unindexed columns, so the update is
+// HOT.
 static KeptStatement claim_jobs = {
-    "WITH q AS (SELECT id, lease FROM dlq.queue WHERE name = $1 AND NOT paused), "
+    "WITH RECURSIVE q AS (SELECT id, lease FROM dlq.queue WHERE name = $1 AND NOT paused), "
+    "prios AS ( "
+    "  SELECT (SELECT min(j.priority) FROM dlq.job AS j WHERE j.queue_id = q.id) AS pr FROM q "
+    "  UNION ALL "
+    "  SELECT (SELECT min(j.priority) FROM dlq.job AS j "
+    "           WHERE j.queue_id = (SELECT id FROM q) AND j.priority > p.pr) "
+    "    FROM prios AS p WHERE p.pr IS NOT NULL), "
     "picked AS ( "
-    "  SELECT j.id FROM dlq.job AS j "
-    "   WHERE j.queue_id = (SELECT id FROM q) AND j.lease_expires_at IS NULL AND j.run_at <= now() "
-    "   ORDER BY j.priority, j.run_at, j.id "
-    "   LIMIT $3 FOR UPDATE SKIP LOCKED), "
+    "  SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
+    "    SELECT j.id FROM dlq.job AS j "
+    "     WHERE j.queue_id = (SELECT id FROM q) AND j.priority = p.pr "
+    "       AND j.run_at <= now() AND j.lease_expires_at IS NULL "
+    "     ORDER BY j.run_at, j.id "
+    "     LIMIT $3 FOR UPDATE SKIP LOCKED) AS e "
+    "   WHERE p.pr IS NOT NULL "
+    "   LIMIT $3), "
     "claimed AS ( "
     "  UPDATE dlq.job AS j "
     "     SET attempt = j.attempt + 1, worker = $2, "
     "         lease_expires_at = now() + coalesce($4, (SELECT lease FROM q)), "
     "         first_attempted_at = coalesce(j.first_attempted_at, now()) "
-    "    FROM picked WHERE j.id = picked.id "
+    "   WHERE j.id = ANY (ARRAY(SELECT id FROM picked)) "
     "  RETURNING j.id, j.kind, j.payload, j.attempt, j.max_attempts, j.tenant, j.enqueued_at, "
     "            j.lease_expires_at, j.priority, j.run_at) "
     "SELECT id, kind, payload, attempt, max_attempts, tenant, enqueued_at, lease_expires_at "
     "  FROM claimed ORDER BY priority, run_at, id",
-    4, {TEXTOID, TEXTOID, INT4OID, INTERVALOID}, nullptr};
+    4, {TEXTOID, TEXTOID, INT4OID, INTERVALOID}, nullptr, true};
 
 static KeptStatement queue_exists = {"SELECT 1 FROM dlq.queue WHERE name = $1", 1, {TEXTOID}, nullptr};
 

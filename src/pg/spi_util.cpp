@@ -5,7 +5,8 @@ namespace dlq::pg {
 uint64
 ExecKept(KeptStatement *statement, Datum *values, const char *nulls, long max_rows) {
 	if (statement->plan == nullptr) {
-		SPIPlanPtr plan = SPI_prepare(statement->sql, statement->nargs, statement->argtypes);
+		SPIPlanPtr plan = SPI_prepare_cursor(statement->sql, statement->nargs, statement->argtypes,
+		                                     statement->generic_plan ? CURSOR_OPT_GENERIC_PLAN : 0);
 		if (plan == nullptr)
 			elog(ERROR, "dlq: could not prepare statement: %s", SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(plan) != 0)

@@ -13,6 +13,9 @@ struct KeptStatement {
 	int nargs;
 	Oid argtypes[10];
 	SPIPlanPtr plan;
+	// Always use the generic plan: for a statement whose plan is pinned and costly to make (the claim's
+	// recursive scan costs more to plan than to run), planning per call is pure overhead.
+	bool generic_plan = false;
 };
 
 // Executes the statement (preparing it on first use); returns SPI_processed. Raises on SPI failure.
