@@ -72,6 +72,11 @@ SELECT dlq.complete_many(ARRAY[2, 1, 5, 3, 4, 6, 999], 'w3');
 SELECT dlq.complete_many(ARRAY[2, 1, 5, 3, 4, 6, 999], 'w1');
 SELECT dlq.complete_many(job_ids => ARRAY[1, 5, 5, NULL], worker => 'w2');
 SELECT dlq.complete_many('{}', 'w2');
+-- One id takes the single-job statement: the same lease rule, whatever the array's bounds.
+SELECT dlq.complete_many(ARRAY[3], 'w1');
+SELECT dlq.complete_many('[7:7]={3}'::bigint[], 'w1');
+SELECT dlq.complete_many(ARRAY[NULL]::bigint[], 'w2');
+SELECT dlq.complete_many('[7:7]={3}'::bigint[], 'w2');
 SELECT dlq.complete_many(ARRAY[3], 'w2');
 SELECT id, kind FROM dlq.job ORDER BY id;
 SELECT dlq.complete_many(NULL, 'w1');
