@@ -129,3 +129,16 @@ SELECT * FROM dlq.claim(repeat('q', 201), 'w1');
 -- The largest batch is allowed; it takes what is due.
 SELECT * FROM dlq.enqueue_many('work', '[{"kind": "x"}, {"kind": "y"}]');
 SELECT count(*) AS claimed FROM dlq.claim('work', 'w1', 10000);
+
+-- Each priority is read from its first live entry: a running job at the head of the index and jobs
+-- scheduled later in a lower priority do not hide what is due behind them.
+SELECT dlq.create_queue('probe');
+SELECT count(*) FROM dlq.enqueue_many('probe', '[{"kind": "a-running", "run_at": "2020-01-01T00:00:00Z"}]');
+SELECT kind FROM dlq.claim('probe', 'w1');
+SELECT count(*) FROM dlq.enqueue_many('probe', '[
+  {"kind": "b-future", "run_at": "2999-01-01T00:00:00Z"},
+  {"kind": "c-due",    "run_at": "2021-01-01T00:00:00Z"},
+  {"kind": "d-p1",     "run_at": "2000-01-01T00:00:00Z", "priority": 1},
+  {"kind": "e-due",    "run_at": "2020-06-01T00:00:00Z"}
+]');
+SELECT kind FROM dlq.claim('probe', 'w2', 10);
