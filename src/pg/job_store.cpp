@@ -277,6 +277,8 @@ RescheduleJob(Datum job_id, TimestampTz run_at, Datum error, Datum details, bool
 
 // ---- dead letters -----------------------------------------------------------------------------------
 
+// Kept as a generic plan: planned per call, this statement cost more than it ran (its `id = ANY ($1)`
+// keeps custom plans). Its callers (fail, dead_letter, sweep) pin the planner, so the plan is a pkey probe.
 static KeptStatement move_to_dead_letters = {
     "WITH moved AS (DELETE FROM dlq.job AS j WHERE j.id = ANY ($1) RETURNING j.*), "
     "dead AS ( "
@@ -296,7 +298,7 @@ static KeptStatement move_to_dead_letters = {
     "SELECT d.id, d.job_id, pg_notify('dlq_dead_letter', json_build_object('id', d.id, 'job_id', d.job_id, "
     "       'queue', d.queue, 'kind', d.kind, 'reason', d.reason, 'detected_by', d.detected_by)::text) "
     "  FROM dead AS d ORDER BY d.id",
-    7, {INT8ARRAYOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID}, nullptr};
+    7, {INT8ARRAYOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID}, nullptr, true};
 
 static KeptStatement find_dead_letter_of_job = {
     "SELECT id FROM dlq.dead_letter WHERE job_id = $1", 1, {INT8OID}, nullptr};
