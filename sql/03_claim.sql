@@ -142,3 +142,13 @@ SELECT count(*) FROM dlq.enqueue_many('probe', '[
   {"kind": "e-due",    "run_at": "2020-06-01T00:00:00Z"}
 ]');
 SELECT kind FROM dlq.claim('probe', 'w2', 10);
+
+-- The jobs of one enqueue_many share a run_at: the due scan starts at the probe's (run_at, id), so
+-- completed and running jobs of the batch ahead of it are passed over and none after it is missed.
+SELECT dlq.create_queue('same_run_at');
+SELECT count(*) FROM dlq.enqueue_many('same_run_at', '[{"kind": "j1"}, {"kind": "j2"}, {"kind": "j3"},
+  {"kind": "j4"}, {"kind": "j5"}, {"kind": "j6"}]');
+SELECT dlq.complete_many(array_agg(job_id), 'w1') FROM dlq.claim('same_run_at', 'w1', 2);
+SELECT kind FROM dlq.claim('same_run_at', 'w2');
+SELECT kind FROM dlq.claim('same_run_at', 'w3', 10);
+SELECT count(*) AS left_to_claim FROM dlq.claim('same_run_at', 'w4');

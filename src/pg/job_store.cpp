@@ -147,27 +147,29 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 
 // The claim reads the claim index (queue, priority, run_at, id) one priority at a time, lowest first.
 // A probe finds the first live entry of the next priority (one descent, taken only while the batch is not
-// full); the due range of that priority is then read from that entry's run_at up to now(). So a queue
-// holding millions of jobs scheduled for later costs a claim a few descents, and the completed jobs
-// whose index entries vacuum has not removed yet (the head of the index, growing while the queue drains)
-// are stepped over once per claim, by the probe, not again by the scan. The scan steps over running jobs
+// full); the due range of that priority is then read from that entry up to now(). So a queue holding
+// millions of jobs scheduled for later costs a claim a few descents, and the completed jobs whose index
+// entries vacuum has not removed yet (the head of the index, growing while the queue drains) are stepped
+// over once per claim, by the probe, not again by the scan: the scan starts at the probe's (run_at, id),
+// not at its run_at alone, because the jobs of one enqueue_many share a run_at. The scan steps over running jobs
 // (at most workers x batch); claiming sets only unindexed columns, so the update is HOT.
 static KeptStatement claim_jobs = {
     "WITH RECURSIVE q AS (SELECT id, lease FROM dlq.queue WHERE name = $1 AND NOT paused), "
     "prios AS ( "
-    "  SELECT f.pr, f.since FROM q CROSS JOIN LATERAL ( "
-    "    SELECT j.priority AS pr, j.run_at AS since FROM dlq.job AS j WHERE j.queue_id = q.id "
+    "  SELECT f.pr, f.since, f.since_id FROM q CROSS JOIN LATERAL ( "
+    "    SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j WHERE j.queue_id = q.id "
     "     ORDER BY j.priority, j.run_at, j.id LIMIT 1) AS f "
     "  UNION ALL "
-    "  SELECT f.pr, f.since FROM prios AS p CROSS JOIN LATERAL ( "
-    "    SELECT j.priority AS pr, j.run_at AS since FROM dlq.job AS j "
+    "  SELECT f.pr, f.since, f.since_id FROM prios AS p CROSS JOIN LATERAL ( "
+    "    SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j "
     "     WHERE j.queue_id = (SELECT id FROM q) AND j.priority > p.pr "
     "     ORDER BY j.priority, j.run_at, j.id LIMIT 1) AS f), "
     "picked AS ( "
     "  SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
     "    SELECT j.id FROM dlq.job AS j "
     "     WHERE j.queue_id = (SELECT id FROM q) AND j.priority = p.pr "
-    "       AND j.run_at >= p.since AND j.run_at <= now() AND j.lease_expires_at IS NULL "
+    "       AND (j.run_at, j.id) >= (p.since, p.since_id) AND j.run_at <= now() "
+    "       AND j.lease_expires_at IS NULL "
     "     ORDER BY j.run_at, j.id "
     "     LIMIT $3 FOR UPDATE SKIP LOCKED) AS e "
     "   LIMIT $3), "
