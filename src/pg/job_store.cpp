@@ -389,25 +389,30 @@ DeleteQueueJobs(Datum queue_id) {
 
 // Jobs whose lease expired, without an index on the lease (that would make every claim a non-HOT
 // update): for each queue and each of its priorities (found with a loose index scan, as there are
-// few), the due range of the claim index is read, where every running job lies. One list serves both
+// few), the due range of the claim index is read, where every running job lies. As in the claim, the
+// probe of a priority returns its first live entry and the range is read from there, so the entries
+// that rescues and completions left dead at the head of the index are stepped over once, not twice. One list serves both
 // outcomes (rescue, or dead-letter on the last attempt), so the range is read once per sweep; a sweep
 // may then handle fewer than a batch of one outcome, and the next sweep goes on. Candidates only: the
 // statements below lock and re-check them.
 static KeptStatement find_expired = {
     "WITH RECURSIVE prios AS ( "
-    "  SELECT q.id AS queue_id, (SELECT min(j.priority) FROM dlq.job AS j WHERE j.queue_id = q.id) AS pr "
-    "    FROM dlq.queue AS q WHERE $1 = 0 OR q.id = $1 "
+    "  SELECT q.id AS queue_id, f.pr, f.since, f.since_id FROM dlq.queue AS q CROSS JOIN LATERAL ( "
+    "    SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j WHERE j.queue_id = q.id "
+    "     ORDER BY j.priority, j.run_at, j.id LIMIT 1) AS f "
+    "   WHERE $1 = 0 OR q.id = $1 "
     "  UNION ALL "
-    "  SELECT p.queue_id, (SELECT min(j.priority) FROM dlq.job AS j "
-    "                       WHERE j.queue_id = p.queue_id AND j.priority > p.pr) "
-    "    FROM prios AS p WHERE p.pr IS NOT NULL) "
+    "  SELECT p.queue_id, f.pr, f.since, f.since_id FROM prios AS p CROSS JOIN LATERAL ( "
+    "    SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j "
+    "     WHERE j.queue_id = p.queue_id AND j.priority > p.pr "
+    "     ORDER BY j.priority, j.run_at, j.id LIMIT 1) AS f) "
     "SELECT coalesce(array_agg(c.id), '{}') FROM ( "
     "  SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
     "    SELECT j.id FROM dlq.job AS j "
-    "     WHERE j.queue_id = p.queue_id AND j.priority = p.pr AND j.run_at <= now() "
+    "     WHERE j.queue_id = p.queue_id AND j.priority = p.pr "
+    "       AND (j.run_at, j.id) >= (p.since, p.since_id) AND j.run_at <= now() "
     "       AND j.lease_expires_at < now() "
     "     LIMIT $2) AS e "
-    "   WHERE p.pr IS NOT NULL "
     "   LIMIT $2) AS c",
     2, {INT4OID, INT4OID}, nullptr};
 
