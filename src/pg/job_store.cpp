@@ -151,8 +151,8 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 // millions of jobs scheduled for later costs a claim a few descents, and the completed jobs whose index
 // entries vacuum has not removed yet (the head of the index, growing while the queue drains) are stepped
 // over once per claim, by the probe, not again by the scan: the scan starts at the probe's (run_at, id),
-// not at its run_at alone, because the jobs of one enqueue_many share a run_at. The scan steps over running jobs
-// (at most workers x batch); claiming sets only unindexed columns, so the update is HOT.
+// not at its run_at alone, because the jobs of one enqueue_many share a run_at. The scan steps over
+// running jobs (at most workers x batch); claiming sets only unindexed columns, so the update is HOT.
 static KeptStatement claim_jobs = {
     "WITH RECURSIVE q AS (SELECT id, lease FROM dlq.queue WHERE name = $1 AND NOT paused), "
     "prios AS ( "
@@ -391,10 +391,10 @@ DeleteQueueJobs(Datum queue_id) {
 // update): for each queue and each of its priorities (found with a loose index scan, as there are
 // few), the due range of the claim index is read, where every running job lies. As in the claim, the
 // probe of a priority returns its first live entry and the range is read from there, so the entries
-// that rescues and completions left dead at the head of the index are stepped over once, not twice. One list serves both
-// outcomes (rescue, or dead-letter on the last attempt), so the range is read once per sweep; a sweep
-// may then handle fewer than a batch of one outcome, and the next sweep goes on. Candidates only: the
-// statements below lock and re-check them.
+// that rescues and completions left dead at the head of the index are stepped over once, not twice.
+// One list serves both outcomes (rescue, or dead-letter on the last attempt), so the range is read once
+// per sweep; a sweep may then handle fewer than a batch of one outcome, and the next sweep goes on.
+// Candidates only: the statements below lock and re-check them.
 static KeptStatement find_expired = {
     "WITH RECURSIVE prios AS ( "
     "  SELECT q.id AS queue_id, f.pr, f.since, f.since_id FROM dlq.queue AS q CROSS JOIN LATERAL ( "
