@@ -21,6 +21,20 @@ enqueue_bulk() {  # n delay -> seconds taken
 	calc "round($(now) - $t0, 1)"
 }
 
+# DEPTH_ROUNDS measured runs of one pgbench script; their rates, space-separated, in RATES.
+rounds() {  # workload variant script log-name note-function
+	local r; RATES=""
+	for r in $(seq "$DEPTH_ROUNDS"); do
+		pb_val "CHECKPOINT" >/dev/null
+		m_begin "$DLQ_SYS"
+		pgb "$DLQ_SYS" 4 "$DUR" "$3" > "$WORK/depth-$4-$r.log" 2>&1
+		m_end "$1" "$2; round $r" "$DUR" "$($5)"
+		RATES="$RATES $M_RATE"
+	done
+}
+preload_note() { echo "preload ${pre} s"; }
+due_left_note() { echo "$(pb_val "SELECT count(*) FROM dlq.job WHERE run_at <= now()") due left"; }
+
 echo "### Depth: rate with N jobs queued for tomorrow"
 echo
 md_header
@@ -30,26 +44,13 @@ for n in $DEPTHS; do
 	log "depth $n: preloading"
 	pre=$(enqueue_bulk "$n" '1 day')
 	empty[$n]=$(pb_psql -f "$SQL/empty_claim.sql" 2>&1 | sed -n 's/.*empty_claim_ms=//p')
-	rates=""
-	for r in $(seq "$DEPTH_ROUNDS"); do
-		pb_val "CHECKPOINT" >/dev/null
-		m_begin "$DLQ_SYS"
-		pgb "$DLQ_SYS" 4 "$DUR" "$(cycle_script "$DLQ_SYS" 1)" > "$WORK/depth-$n-w1c-$r.log" 2>&1
-		m_end depth-W1c "$n future; enqueue → claim → complete, 4 clients; round $r" "$DUR" "preload ${pre} s"
-		rates="$rates $M_RATE"
-	done
-	w1c[$n]=$(echo "$rates" | median) w1c_all[$n]=$rates
+	rounds depth-W1c "$n future; enqueue → claim → complete, 4 clients" "$(cycle_script "$DLQ_SYS" 1)" \
+		"$n-w1c" preload_note
+	w1c[$n]=$(echo "$RATES" | median) w1c_all[$n]=$RATES
 	pre=$(enqueue_bulk "$DUE" '0')
-	rates=""
-	for r in $(seq "$DEPTH_ROUNDS"); do
-		pb_val "CHECKPOINT" >/dev/null
-		m_begin "$DLQ_SYS"
-		pgb "$DLQ_SYS" 4 "$DUR" "$(consume_script "$DLQ_SYS" 1)" > "$WORK/depth-$n-claim-$r.log" 2>&1
-		left=$(pb_val "SELECT count(*) FROM dlq.job WHERE run_at <= now()")
-		m_end depth-claim "$n future + $DUE due; claim 1 → complete, 4 clients; round $r" "$DUR" "$left due left"
-		rates="$rates $M_RATE"
-	done
-	claim[$n]=$(echo "$rates" | median) claim_all[$n]=$rates
+	rounds depth-claim "$n future + $DUE due; claim 1 → complete, 4 clients" "$(consume_script "$DLQ_SYS" 1)" \
+		"$n-claim" due_left_note
+	claim[$n]=$(echo "$RATES" | median) claim_all[$n]=$RATES
 done
 echo
 echo "| jobs for tomorrow | W1c jobs/s (median; runs) | claim+complete jobs/s (median; runs) | claim when nothing is due (ms, median of 5) |"

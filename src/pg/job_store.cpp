@@ -145,31 +145,34 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 
 // ---- claim, heartbeat, complete ---------------------------------------------------------------------
 
-// The claim reads the claim index (queue, priority, run_at, id) one priority at a time, lowest first.
-// A probe finds the first live entry of the next priority (one descent, taken only while the batch is not
-// full); the due range of that priority is then read from that entry up to now(). So a queue holding
+// The probe shared by the claim and the sweep: the first live entry of a queue's claim index after a
+// condition (one descent; dead entries at the head are stepped over here), and the due range of its
+// priority read from that entry, so the range scan does not step over them again.
+#define DLQ_FIRST_ENTRY(queue_id, after) \
+	"SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j " \
+	" WHERE j.queue_id = " queue_id after " ORDER BY j.priority, j.run_at, j.id LIMIT 1"
+#define DLQ_DUE_FROM_PROBE "(j.run_at, j.id) >= (p.since, p.since_id) AND j.run_at <= now() "
+
+// The claim reads the claim index (queue, priority, run_at, id) one priority at a time, lowest first:
+// the probe above finds the first live entry of the next priority (taken only while the batch is not
+// full) and the due range of that priority is read from that entry up to now(). So a queue holding
 // millions of jobs scheduled for later costs a claim a few descents, and the completed jobs whose index
 // entries vacuum has not removed yet (the head of the index, growing while the queue drains) are stepped
-// over once per claim, by the probe, not again by the scan: the scan starts at the probe's (run_at, id),
-// not at its run_at alone, because the jobs of one enqueue_many share a run_at. The scan steps over
-// running jobs (at most workers x batch); claiming sets only unindexed columns, so the update is HOT.
+// over once per claim. The range starts at the probe's (run_at, id), not at its run_at alone, because the
+// jobs of one enqueue_many share a run_at. The scan steps over running jobs (at most workers x batch);
+// claiming sets only unindexed columns, so the update is HOT.
 static KeptStatement claim_jobs = {
     "WITH RECURSIVE q AS (SELECT id, lease FROM dlq.queue WHERE name = $1 AND NOT paused), "
     "prios AS ( "
-    "  SELECT f.pr, f.since, f.since_id FROM q CROSS JOIN LATERAL ( "
-    "    SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j WHERE j.queue_id = q.id "
-    "     ORDER BY j.priority, j.run_at, j.id LIMIT 1) AS f "
+    "  SELECT f.pr, f.since, f.since_id FROM q CROSS JOIN LATERAL (" DLQ_FIRST_ENTRY("q.id", "") ") AS f "
     "  UNION ALL "
     "  SELECT f.pr, f.since, f.since_id FROM prios AS p CROSS JOIN LATERAL ( "
-    "    SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j "
-    "     WHERE j.queue_id = (SELECT id FROM q) AND j.priority > p.pr "
-    "     ORDER BY j.priority, j.run_at, j.id LIMIT 1) AS f), "
+    DLQ_FIRST_ENTRY("(SELECT id FROM q)", " AND j.priority > p.pr") ") AS f), "
     "picked AS ( "
     "  SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
     "    SELECT j.id FROM dlq.job AS j "
     "     WHERE j.queue_id = (SELECT id FROM q) AND j.priority = p.pr "
-    "       AND (j.run_at, j.id) >= (p.since, p.since_id) AND j.run_at <= now() "
-    "       AND j.lease_expires_at IS NULL "
+    "       AND " DLQ_DUE_FROM_PROBE "AND j.lease_expires_at IS NULL "
     "     ORDER BY j.run_at, j.id "
     "     LIMIT $3 FOR UPDATE SKIP LOCKED) AS e "
     "   LIMIT $3), "
@@ -389,29 +392,24 @@ DeleteQueueJobs(Datum queue_id) {
 
 // Jobs whose lease expired, without an index on the lease (that would make every claim a non-HOT
 // update): for each queue and each of its priorities (found with a loose index scan, as there are
-// few), the due range of the claim index is read, where every running job lies. As in the claim, the
-// probe of a priority returns its first live entry and the range is read from there, so the entries
-// that rescues and completions left dead at the head of the index are stepped over once, not twice.
+// few), the due range of the claim index is read, where every running job lies, from the probe the claim
+// uses: the entries that rescues and completions left dead at the head are stepped over once, not twice.
 // One list serves both outcomes (rescue, or dead-letter on the last attempt), so the range is read once
 // per sweep; a sweep may then handle fewer than a batch of one outcome, and the next sweep goes on.
 // Candidates only: the statements below lock and re-check them.
 static KeptStatement find_expired = {
     "WITH RECURSIVE prios AS ( "
-    "  SELECT q.id AS queue_id, f.pr, f.since, f.since_id FROM dlq.queue AS q CROSS JOIN LATERAL ( "
-    "    SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j WHERE j.queue_id = q.id "
-    "     ORDER BY j.priority, j.run_at, j.id LIMIT 1) AS f "
+    "  SELECT q.id AS queue_id, f.pr, f.since, f.since_id "
+    "    FROM dlq.queue AS q CROSS JOIN LATERAL (" DLQ_FIRST_ENTRY("q.id", "") ") AS f "
     "   WHERE $1 = 0 OR q.id = $1 "
     "  UNION ALL "
     "  SELECT p.queue_id, f.pr, f.since, f.since_id FROM prios AS p CROSS JOIN LATERAL ( "
-    "    SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j "
-    "     WHERE j.queue_id = p.queue_id AND j.priority > p.pr "
-    "     ORDER BY j.priority, j.run_at, j.id LIMIT 1) AS f) "
+    DLQ_FIRST_ENTRY("p.queue_id", " AND j.priority > p.pr") ") AS f) "
     "SELECT coalesce(array_agg(c.id), '{}') FROM ( "
     "  SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
     "    SELECT j.id FROM dlq.job AS j "
     "     WHERE j.queue_id = p.queue_id AND j.priority = p.pr "
-    "       AND (j.run_at, j.id) >= (p.since, p.since_id) AND j.run_at <= now() "
-    "       AND j.lease_expires_at < now() "
+    "       AND " DLQ_DUE_FROM_PROBE "AND j.lease_expires_at < now() "
     "     LIMIT $2) AS e "
     "   LIMIT $2) AS c",
     2, {INT4OID, INT4OID}, nullptr};

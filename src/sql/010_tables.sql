@@ -61,9 +61,9 @@ ALTER SEQUENCE dlq.job_id_seq OWNED BY dlq.job.id;
 -- Claim order. A claim changes no indexed column (the lease is not indexed), so with the room that
 -- fillfactor 40 leaves on each page (new versions of all of a page's jobs fit beside them) the claim
 -- and the heartbeat are HOT updates: no new index entries and little WAL. (Fail and rescue move run_at,
--- so they are not.) Running jobs stay in this index and claims step over them; there are
--- at most (workers x batch) of them. The sweeper finds expired leases through this index too: a running
--- job was due when claimed, so it lies in the run_at <= now() range of its priority.
+-- so they are not.) Running jobs stay in this index and claims step over them; there are at most
+-- (workers x batch) of them. The sweeper finds expired leases through this index too: a running job
+-- was due when claimed, so it lies in the run_at <= now() range of its priority.
 CREATE INDEX job_claim_idx ON dlq.job (queue_id, priority, run_at, id);
 -- Retries past their recovery window, for the sweeper.
 CREATE INDEX job_first_failed_idx ON dlq.job (first_failed_at) WHERE first_failed_at IS NOT NULL;
