@@ -16,6 +16,7 @@ int guc_default_max_attempts = 5;
 int guc_default_lease_s = 15 * 60;
 int guc_default_recovery_window_s = 60 * 60;
 int guc_dead_letter_partition = 0;
+bool guc_claim_hints = true;
 
 static const struct config_enum_entry partition_units[] = {
     {"day", 0, false}, {"week", 1, false}, {"month", 2, false}, {nullptr, 0, false}};
@@ -47,6 +48,10 @@ DefineGucs() {
 	DefineCustomEnumVariable("dlq.dead_letter_partition", "Time span of one partition of the dead letters.",
 	                         "Applies to partitions created from now on.", &guc_dead_letter_partition, 0,
 	                         partition_units, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomBoolVariable("dlq.claim_hints", "Lets claims start past the claim index's dead head.",
+	                         "Needs dlq in shared_preload_libraries. Off: every claim reads its queue's claim "
+	                         "index from the start, stepping over the entries of finished jobs.",
+	                         &guc_claim_hints, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("dlq");
 }
 

@@ -11,6 +11,7 @@ extern int guc_default_max_attempts;    // dlq.default_max_attempts (user-settab
 extern int guc_default_lease_s;         // dlq.default_lease (user-settable)
 extern int guc_default_recovery_window_s; // dlq.default_recovery_window (user-settable)
 extern int guc_dead_letter_partition;   // dlq.dead_letter_partition: day, week or month
+extern bool guc_claim_hints;            // dlq.claim_hints: claims start past the dead head (user-settable)
 
 void DefineGucs();
 

@@ -1,5 +1,7 @@
 // The live-job storage. See job_store.hpp. Every statement names its objects with their schema, and the
 // hot ones (insert, claim, complete, fail) are prepared once per backend.
+#include "core/claim_hint.hpp"
+#include "pg/claim_hint.hpp"
 #include "pg/job_store.hpp"
 
 #include "pg/spi_util.hpp"
@@ -21,10 +23,13 @@ namespace dlq::pg::store {
 
 #define DLQ_NEW_JOB_TYPES {TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID}
 
-static KeptStatement insert_job = {DLQ_INSERT_JOB_COLUMNS "RETURNING id", 9, DLQ_NEW_JOB_TYPES, nullptr};
+// The key columns come back so that the write is noted for the claim hints (claim_hint.hpp).
+#define DLQ_RETURNING_NEW_JOB "RETURNING id, queue_id, priority, run_at"
+
+static KeptStatement insert_job = {DLQ_INSERT_JOB_COLUMNS DLQ_RETURNING_NEW_JOB, 9, DLQ_NEW_JOB_TYPES, nullptr};
 
 static KeptStatement insert_job_dedup = {
-    DLQ_INSERT_JOB_COLUMNS "ON CONFLICT (queue_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id",
+    DLQ_INSERT_JOB_COLUMNS "ON CONFLICT (queue_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING " DLQ_RETURNING_NEW_JOB,
     9, DLQ_NEW_JOB_TYPES, nullptr};
 
 static KeptStatement find_dedup_job = {
@@ -38,13 +43,24 @@ static KeptStatement find_queue = {
 // How often a dedup insert is retried when the conflicting job disappears before it can be read.
 static constexpr int kDedupAttempts = 5;
 
+// Executes a statement that writes waiting jobs, marked as the API's own write for the table's trigger.
+static uint64
+ExecWrite(KeptStatement *statement, Datum *values, const char *nulls) {
+	hint::BeginApiWrite();
+	uint64 rows = ExecKept(statement, values, nulls);
+	hint::EndApiWrite();
+	return rows;
+}
+
 int64
 InsertJob(Datum *values, const char *nulls) {
 	bool dedup = nulls[kNewDedupKey] != 'n';
 	for (int attempt = 0; attempt < kDedupAttempts; attempt++) {
 		bool isnull;
-		if (ExecKept(dedup ? &insert_job_dedup : &insert_job, values, nulls) == 1)
+		if (ExecWrite(dedup ? &insert_job_dedup : &insert_job, values, nulls) == 1) {
+			hint::NoteWrittenRows(2, 3, 4, 1);
 			return SpiInt64(0, 1, &isnull);
+		}
 		if (!dedup)
 			return 0; // no row inserted without a conflict: the queue does not exist
 		Datum keys[2] = {values[kNewQueue], values[kNewDedupKey]};
@@ -85,12 +101,14 @@ FindQueue(Datum queue_name, QueueInfo *out) {
 	"    FROM input AS i "
 
 static KeptStatement insert_batch = {
-    DLQ_BATCH_INPUT "RETURNING 1) SELECT i.ord, i.id FROM input AS i ORDER BY i.ord",
+    DLQ_BATCH_INPUT "RETURNING 1) "
+    "SELECT i.ord, i.id, coalesce(i.priority, 0), coalesce(i.run_at, now()) FROM input AS i ORDER BY i.ord",
     3, {INT4OID, INT4OID, JSONBOID}, nullptr};
 
 static KeptStatement insert_batch_dedup = {
     DLQ_BATCH_INPUT "ON CONFLICT (queue_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id) "
-    "SELECT i.ord, CASE WHEN ins.id IS NULL THEN NULL ELSE i.id END, i.dedup_key "
+    "SELECT i.ord, CASE WHEN ins.id IS NULL THEN NULL ELSE i.id END, i.dedup_key, "
+    "       coalesce(i.priority, 0), coalesce(i.run_at, now()) "
     "  FROM input AS i LEFT JOIN ins ON ins.id = i.id ORDER BY i.ord",
     3, {INT4OID, INT4OID, JSONBOID}, nullptr};
 
@@ -138,9 +156,13 @@ ResolveDedupConflicts(const QueueInfo *queue) {
 void
 InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 	Datum args[3] = {Int32GetDatum(queue->id), Int32GetDatum(queue->max_attempts), jobs};
-	ExecKept(has_dedup_keys ? &insert_batch_dedup : &insert_batch, args, nullptr);
-	if (has_dedup_keys)
+	ExecWrite(has_dedup_keys ? &insert_batch_dedup : &insert_batch, args, nullptr);
+	if (has_dedup_keys) {
+		hint::NoteWrittenRowsOfQueue(queue->id, 4, 5, 2);
 		ResolveDedupConflicts(queue);
+	} else {
+		hint::NoteWrittenRowsOfQueue(queue->id, 3, 4, 2);
+	}
 }
 
 // ---- claim, heartbeat, complete ---------------------------------------------------------------------
@@ -156,15 +178,22 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 // The claim reads the claim index (queue, priority, run_at, id) one priority at a time, lowest first:
 // the probe above finds the first live entry of the next priority (taken only while the batch is not
 // full) and the due range of that priority is read from that entry up to now(). So a queue holding
-// millions of jobs scheduled for later costs a claim a few descents, and the completed jobs whose index
-// entries vacuum has not removed yet (the head of the index, growing while the queue drains) are stepped
-// over once per claim. The range starts at the probe's (run_at, id), not at its run_at alone, because the
-// jobs of one enqueue_many share a run_at. The scan steps over running jobs (at most workers x batch);
-// claiming sets only unindexed columns, so the update is HOT.
+// millions of jobs scheduled for later costs a claim a few descents. The first probe starts at the
+// queue's claim hint ($6, $7, $8; see claim_hint.hpp), so the entries of finished jobs that vacuum has
+// not removed (the head of the index, growing while a queue drains or while a snapshot is held) are
+// skipped; a hint is used only when the name still resolves to the queue it was read for ($5). The range
+// starts at the probe's (run_at, id), not at its run_at alone, because the jobs of one enqueue_many share
+// a run_at. The scan steps over running jobs (at most workers x batch); claiming sets only unindexed
+// columns, so the update is HOT. The rows also carry the queue and the first probe's entry, which moves
+// the hint; a claim that finds an entry but claims nothing returns one row with a null job id.
+#define DLQ_HINT_PART(param, lowest) "CASE WHEN q.id = $5 THEN " param " ELSE " lowest " END"
 static KeptStatement claim_jobs = {
     "WITH RECURSIVE q AS (SELECT id, lease FROM dlq.queue WHERE name = $1 AND NOT paused), "
     "prios AS ( "
-    "  SELECT f.pr, f.since, f.since_id FROM q CROSS JOIN LATERAL (" DLQ_FIRST_ENTRY("q.id", "") ") AS f "
+    "  SELECT f.pr, f.since, f.since_id FROM q CROSS JOIN LATERAL ("
+    DLQ_FIRST_ENTRY("q.id", " AND (j.priority, j.run_at, j.id) >= (" DLQ_HINT_PART("$6", "'-2147483648'::integer") ", "
+                    DLQ_HINT_PART("$7", "'-infinity'::timestamptz") ", "
+                    DLQ_HINT_PART("$8", "'-9223372036854775808'::bigint") ")") ") AS f "
     "  UNION ALL "
     "  SELECT f.pr, f.since, f.since_id FROM prios AS p CROSS JOIN LATERAL ( "
     DLQ_FIRST_ENTRY("(SELECT id FROM q)", " AND j.priority > p.pr") ") AS f), "
@@ -184,17 +213,35 @@ static KeptStatement claim_jobs = {
     "   WHERE j.id = ANY (ARRAY(SELECT id FROM picked)) "
     "  RETURNING j.id, j.kind, j.payload, j.attempt, j.max_attempts, j.tenant, j.enqueued_at, "
     "            j.lease_expires_at, j.priority, j.run_at) "
-    "SELECT id, kind, payload, attempt, max_attempts, tenant, enqueued_at, lease_expires_at "
-    "  FROM claimed ORDER BY priority, run_at, id",
-    4, {TEXTOID, TEXTOID, INT4OID, INTERVALOID}, nullptr, true};
+    "SELECT c.id, c.kind, c.payload, c.attempt, c.max_attempts, c.tenant, c.enqueued_at, c.lease_expires_at, "
+    "       f.queue_id, f.pr, f.since, f.since_id "
+    "  FROM (SELECT (SELECT id FROM q) AS queue_id, p.pr, p.since, p.since_id FROM prios AS p LIMIT 1) AS f "
+    "  LEFT JOIN claimed AS c ON true "
+    " ORDER BY c.priority, c.run_at, c.id",
+    8, {TEXTOID, TEXTOID, INT4OID, INTERVALOID, INT4OID, INT4OID, TIMESTAMPTZOID, INT8OID}, nullptr, true};
 
 static KeptStatement queue_exists = {"SELECT 1 FROM dlq.queue WHERE name = $1", 1, {TEXTOID}, nullptr};
 
 uint64
 ClaimJobs(Datum queue_name, Datum worker, Datum batch, Datum lease, bool lease_is_null) {
-	Datum args[4] = {queue_name, worker, batch, lease};
-	char nulls[5] = {' ', ' ', ' ', lease_is_null ? 'n' : ' ', '\0'};
-	return ExecKept(&claim_jobs, args, nulls);
+	hint::ClaimBegin begun;
+	hint::BeginClaim(queue_name, &begun);
+	Datum args[8] = {queue_name, worker, batch, lease, Int32GetDatum(begun.queue_id),
+	                 Int32GetDatum(begun.queue.start.priority), TimestampTzGetDatum(begun.queue.start.run_at),
+	                 Int64GetDatum(begun.queue.start.id)};
+	char nulls[9] = {' ', ' ', ' ', lease_is_null ? 'n' : ' ', ' ', ' ', ' ', ' ', '\0'};
+	uint64 rows = ExecKept(&claim_jobs, args, nulls);
+	if (rows == 0)
+		return 0;
+	bool isnull;
+	core::ClaimKey first_visible;
+	int32 queue_id = SpiInt32(0, 9, &isnull);
+	first_visible.priority = SpiInt32(0, 10, &isnull);
+	first_visible.run_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 11, &isnull));
+	first_visible.id = SpiInt64(0, 12, &isnull);
+	hint::FinishClaim(&begun, queue_name, queue_id, first_visible);
+	SpiInt64(0, 1, &isnull);
+	return isnull ? 0 : rows;
 }
 
 bool
@@ -257,7 +304,8 @@ static KeptStatement reschedule_job = {
     "   SET run_at = $2, lease_expires_at = NULL, last_error = $3, "
     "       errors = coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(dlq._attempt_record(j.attempt, j.worker, $3, $4)), "
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
-    " WHERE j.id = $1",
+    " WHERE j.id = $1 "
+    "RETURNING j.id, j.queue_id, j.priority, j.run_at",
     4, {INT8OID, TIMESTAMPTZOID, TEXTOID, JSONBOID}, nullptr};
 
 bool
@@ -277,7 +325,8 @@ void
 RescheduleJob(Datum job_id, TimestampTz run_at, Datum error, Datum details, bool details_is_null) {
 	Datum args[4] = {job_id, TimestampTzGetDatum(run_at), error, details};
 	char nulls[5] = {' ', ' ', ' ', details_is_null ? 'n' : ' ', '\0'};
-	ExecKept(&reschedule_job, args, nulls);
+	ExecWrite(&reschedule_job, args, nulls);
+	hint::NoteWrittenRows(2, 3, 4, 1);
 }
 
 // ---- dead letters -----------------------------------------------------------------------------------
@@ -372,7 +421,7 @@ static KeptStatement requeue_dead_letters = {
     "  FROM dlq.dead_letter AS d JOIN dlq.queue AS q ON q.name = d.queue "
     " WHERE d.id = ANY ($1) "
     " ORDER BY d.id "
-    "RETURNING replayed_from, id",
+    "RETURNING replayed_from, id, queue_id, priority, run_at",
     2, {INT8ARRAYOID, TIMESTAMPTZOID}, nullptr};
 
 static KeptStatement delete_queue_jobs = {"DELETE FROM dlq.job WHERE queue_id = $1", 1, {INT4OID}, nullptr};
@@ -380,7 +429,9 @@ static KeptStatement delete_queue_jobs = {"DELETE FROM dlq.job WHERE queue_id = 
 uint64
 RequeueDeadLetters(Datum dead_letter_ids, Datum run_at) {
 	Datum args[2] = {dead_letter_ids, run_at};
-	return ExecKept(&requeue_dead_letters, args, nullptr);
+	uint64 requeued = ExecWrite(&requeue_dead_letters, args, nullptr);
+	hint::NoteWrittenRows(3, 4, 5, 2);
+	return requeued;
 }
 
 uint64
@@ -431,7 +482,7 @@ static KeptStatement rescue_expired = {
     "                'lease expired', jsonb_build_object('sweep_id', $3, 'lease_expired_at', j.lease_expires_at))), "
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
     "  FROM expired WHERE j.id = expired.id "
-    "RETURNING j.id",
+    "RETURNING j.id, j.queue_id, j.priority, j.run_at",
     3, {INT8ARRAYOID, INT4OID, INT8OID}, nullptr};
 
 static KeptStatement lock_stuck = {
@@ -510,7 +561,8 @@ Sweep(int32 queue_id, int32 batch, SweepCounts *out) {
 
 	Datum expired = FindExpired(queue_id, candidates);
 	Datum rescue_args[3] = {expired, Int32GetDatum(batch), Int64GetDatum(out->sweep_id)};
-	out->rescued = static_cast<int64>(ExecKept(&rescue_expired, rescue_args, nullptr));
+	out->rescued = static_cast<int64>(ExecWrite(&rescue_expired, rescue_args, nullptr));
+	hint::NoteWrittenRows(2, 3, 4, 1);
 	// A rescued job may also be past its recovery window; it is dead-lettered by the next sweep, with
 	// its lost lease in the history, rather than counted twice by this one.
 	Datum rescued_ids = FirstColumnAsArray();

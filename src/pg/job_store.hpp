@@ -26,11 +26,13 @@ struct QueueInfo {
 bool FindQueue(Datum queue_name, QueueInfo *out);
 
 // Inserts a validated batch (a JSON array, see core/job_batch.hpp) into the queue. Leaves rows
-// (ord bigint, id bigint) in SPI_tuptable ordered by ord (1-based), one per element.
+// (ord bigint, id bigint, then columns of the store's own) in SPI_tuptable ordered by ord (1-based),
+// one per element.
 void InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys);
 
 // Leases up to `batch` available jobs of the queue to the worker. Rows in SPI_tuptable, in claim order:
-// job_id, kind, payload, attempt, max_attempts, tenant, enqueued_at, lease_expires_at. Returns the count.
+// job_id, kind, payload, attempt, max_attempts, tenant, enqueued_at, lease_expires_at, then columns of
+// the store's own (ignored by ReturnSpiRowsAsSet). Returns the count of jobs claimed.
 uint64 ClaimJobs(Datum queue_name, Datum worker, Datum batch, Datum lease, bool lease_is_null);
 // Whether the queue exists (used to tell an unknown queue from an empty or paused one).
 bool QueueExists(Datum queue_name);
@@ -72,7 +74,8 @@ uint64 MoveToDeadLetters(const DeadLetterMove *move);
 int64 FindDeadLetterOfJob(Datum job_id);
 
 // Recreates dead letters as new jobs (attempt 0, replayed_from = the dead letter). Dead letters whose
-// queue no longer exists are skipped. Rows (dead_letter_id, job_id) in SPI_tuptable.
+// queue no longer exists are skipped. Rows (dead_letter_id, job_id, then columns of the store's own)
+// in SPI_tuptable.
 uint64 RequeueDeadLetters(Datum dead_letter_ids, Datum run_at);
 uint64 DeleteQueueJobs(Datum queue_id);
 

@@ -48,10 +48,10 @@ ReturnSpiRowsAsSet(FunctionCallInfo fcinfo) {
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	TupleDesc source = SPI_tuptable->tupdesc;
 	int natts = rsinfo->setDesc->natts;
-	if (source->natts != natts)
-		elog(ERROR, "dlq: result has %d columns, expected %d", source->natts, natts);
-	Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * natts));
-	bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * natts));
+	if (source->natts < natts)
+		elog(ERROR, "dlq: result has %d columns, expected at least %d", source->natts, natts);
+	Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * source->natts));
+	bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * source->natts));
 	for (uint64 row = 0; row < SPI_processed; row++) {
 		heap_deform_tuple(SPI_tuptable->vals[row], source, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -27,7 +27,8 @@ int32 SpiInt32(uint64 row, int column, bool *isnull);
 bool SpiBool(uint64 row, int column, bool *isnull);
 
 // Starts a materialized set-returning result and copies every row of SPI_tuptable into it. The
-// statement's columns must match the function's declared result columns in number and type.
+// statement's first columns must match the function's declared result columns in number and type;
+// columns after them are left out.
 void ReturnSpiRowsAsSet(FunctionCallInfo fcinfo);
 
 } // namespace dlq::pg

@@ -50,3 +50,24 @@ COMMENT ON FUNCTION dlq.fingerprint(text) IS
 
 INSERT INTO dlq.reason (code, label, severity, description, builtin)
 SELECT r.code, r.label, r.severity, r.description, true FROM dlq._builtin_reasons() AS r;
+
+-- Claims start reading a queue's claim index at a hint kept in shared memory (src/pg/claim_hint.cpp).
+-- The API notes every job it writes; this trigger catches writes from anywhere else (psql, COPY, a
+-- restore) and sends the hints back to their queue's start. ENABLE ALWAYS: it fires under
+-- session_replication_role = replica too. A data-only restore with --disable-triggers into a running
+-- server needs dlq.claim_hints = off for the claims of that time, or a restart.
+CREATE FUNCTION dlq._job_written()
+RETURNS trigger
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_job_written';
+
+CREATE TRIGGER job_written AFTER INSERT OR UPDATE OF queue_id, priority, run_at ON dlq.job
+	FOR EACH STATEMENT EXECUTE FUNCTION dlq._job_written();
+ALTER TABLE dlq.job ENABLE ALWAYS TRIGGER job_written;
+
+CREATE FUNCTION dlq._claim_hint(queue_id integer)
+RETURNS TABLE (priority integer, run_at timestamptz, job_id bigint, writes bigint, open_writers integer)
+LANGUAGE C STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_claim_hint';

@@ -1,0 +1,57 @@
+// Where a claim may start reading a queue's claim index, and the protocol that keeps that start safe.
+//
+// The claim index is ordered by (priority, run_at, id). Completed jobs leave entries at its head that
+// vacuum has not removed yet, or cannot remove while an old snapshot is held; a claim that reads from
+// the head steps over every one of them. A queue's hint is a key below which no job can be claimable:
+//  - a claim that read the index from the hint learns the first entry its snapshot can see; every entry
+//    before it is dead to that snapshot, so the hint may move up to it, provided no job written before
+//    that snapshot was still invisible to it (no writer transaction open when the claim began) and
+//    none was written meanwhile (the write count did not change);
+//  - every statement that makes a job waiting with some key (enqueue, retry, rescue, replay) lowers the
+//    hint to that key before its transaction commits, counts a write, and keeps its transaction
+//    registered as an open writer until it has ended.
+// Running jobs stay visible entries, so they keep the hint at or below them; a job returns to waiting
+// only through a write, which lowers the hint again. All functions are pure; the caller holds a lock.
+#pragma once
+#include <cstdint>
+
+namespace dlq::core {
+
+struct ClaimKey {
+	int32_t priority;
+	int64_t run_at; // PostgreSQL timestamptz: microseconds, INT64_MIN is -infinity
+	int64_t id;
+};
+
+// Below every job: the start of a queue's range in the index.
+constexpr ClaimKey kLowestClaimKey = {INT32_MIN, INT64_MIN, INT64_MIN};
+
+bool KeyBefore(const ClaimKey &a, const ClaimKey &b) noexcept;
+
+struct ClaimHint {
+	ClaimKey start = kLowestClaimKey;
+	uint64_t writes = 0;       // writes counted so far
+	int32_t open_writers = 0;  // transactions that counted a write and have not ended
+};
+
+// A write of a waiting job with key `key`; `new_writer` is true for the transaction's first write.
+void NoteWrite(ClaimHint &hint, const ClaimKey &key, bool new_writer) noexcept;
+// A write whose keys are unknown (outside the API): the hint goes back to the start of the queue.
+void NoteUnknownWrite(ClaimHint &hint, bool new_writer) noexcept;
+// The end (commit or abort) of a transaction that counted writes.
+void EndWriter(ClaimHint &hint) noexcept;
+
+// What a claim reads before its snapshot is taken.
+struct ClaimStart {
+	ClaimKey start;
+	uint64_t writes;
+	bool may_raise; // no writer was open: every job written so far is visible to the coming snapshot
+};
+ClaimStart BeginClaim(const ClaimHint &hint) noexcept;
+// After the claim: `first_visible` is the first index entry at or after `begun.start` that the claim's
+// snapshot saw. Returns whether the hint moved.
+bool FinishClaim(ClaimHint &hint, const ClaimStart &begun, const ClaimKey &first_visible) noexcept;
+
+} // namespace dlq::core
+
+#include "core/no_postgres.hpp"
