@@ -22,6 +22,14 @@ EXTRA_TSV=${EXTRA_TSV:-$WORK/extra.tsv}  # one line per measurement of bench/wor
 DUR=${DUR:-15}
 mkdir -p "$WORK"
 
+# dlq as it runs in production: in shared_preload_libraries, so that its claim hints (shared memory) are
+# on. Its background sweeper stays off so that only the sweep workload sweeps. Restarts the cluster.
+preload_dlq() {  # [libraries]
+	pb_val "ALTER SYSTEM SET shared_preload_libraries = '${1:-dlq}'" >/dev/null
+	pb_val "ALTER SYSTEM SET dlq.enabled = off" >/dev/null
+	"$PEERS/cluster.sh" stop >/dev/null && "$PEERS/cluster.sh" start >/dev/null
+}
+
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 conf() { ( . "$1/system.conf"; eval "echo \${$2:-${3:-}}" ); }   # system folder, key, default
 qtable() { [ "$(conf "$1" NAME)" = dlq ] && echo dlq.job || echo jobs; }

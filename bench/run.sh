@@ -40,6 +40,7 @@ mkdir -p "$DLQ_ROOT/bench/results"
 dlq_install_deps
 dlq_build_install
 "$PEERS/cluster.sh" init
+preload_dlq
 [ "${KEEP_CLUSTER:-0}" = 1 ] || trap '"$PEERS/cluster.sh" stop >/dev/null 2>&1 || true' EXIT
 if [ "$PEER_SYSTEMS" = minimal ]; then
 	peer_versions="floor only (systems/minimal of the harness)"
@@ -62,6 +63,7 @@ fi
 	echo "- Peers: $peer_versions"
 	echo "- Cluster: \`$PEERS/cluster.sh init\` (PB_ROOT=$PB_ROOT, PGPORT=$PGPORT); settings (\`cluster.sh settings\`):"
 	echo "  $("$PEERS/cluster.sh" settings | tr '\n' ' ')"
+	echo "- dlq preloaded: $(pb_val "SELECT string_agg(name || '=' || current_setting(name), ' ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_preload_libraries', 'dlq.claim_hints', 'dlq.enabled')") (the peers do not use it)"
 	echo "- Command: \`$CMDLINE\` (rounds $ROUNDS, $DUR s runs; HOLD=$HOLD BUCKET=$BUCKET DEPTHS=\"$DEPTHS\" DUE=$DUE LEASES=$LEASES PRELOAD=$PRELOAD)"
 	echo "- Raw TSV: peers \`$RAW\`, dlq workloads \`$EXTRA_TSV\` (copied to \`bench/results/$NAME-peers.tsv\` and \`-extra.tsv\`)"
 } > "$OUT"

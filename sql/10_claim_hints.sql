@@ -47,6 +47,18 @@ SELECT dlq.enqueue('hint', 'rolled-back', run_at => '2016-01-01') > 0 AS enqueue
 ROLLBACK;
 SELECT open_writers FROM dlq._claim_hint(:hint_queue);
 
+-- A claim in a transaction that already changed jobs does not move the start: the jobs it completed
+-- are invisible to it, and a rollback brings them back (t2 waiting again, its claim undone).
+SELECT dlq.create_queue('tx');
+SELECT count(*) FROM dlq.enqueue_many('tx', '[{"kind": "t1"}, {"kind": "t2"}, {"kind": "t3"}, {"kind": "t4"}]');
+SELECT kind FROM dlq.claim('tx', 'w9');
+BEGIN;
+SELECT dlq.complete(j.id, 'w9') FROM dlq.job AS j WHERE j.kind = 't1';
+SELECT dlq.complete(job_id, 'w9') FROM dlq.claim('tx', 'w9');
+SELECT kind FROM dlq.claim('tx', 'w9');
+ROLLBACK;
+SELECT kind FROM dlq.claim('tx', 'w9', 10);
+
 -- Writes outside the API (an INSERT, an UPDATE of run_at) send the start back to the queue's start.
 SELECT kind FROM dlq.claim('hint', 'w3', 10);
 SELECT h.job_id IS NOT NULL AS hint_set FROM dlq._claim_hint(:hint_queue) AS h;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hot statements of dlq (issue 5): restarts the bench cluster with pg_stat_statements preloaded and
+# Hot statements of dlq (issue 5): restarts the bench cluster with pg_stat_statements preloaded (beside dlq) and
 # pg_stat_statements.track = all (statements run inside dlq's functions get their own rows), then for
 # W1c (batch 1), W2c (batch 100) and the failure path (sql/fail_cycle.sql), 4 clients each: fresh
 # queue, statistics reset, run, top statements by total time. Run it last: the other measurements
@@ -9,15 +9,14 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 TOP=${TOP:-12}
 
-pb_val "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
-"$PEERS/cluster.sh" stop >/dev/null && "$PEERS/cluster.sh" start >/dev/null
+preload_dlq 'dlq, pg_stat_statements'
 pb_val "ALTER SYSTEM SET pg_stat_statements.track = 'all'" >/dev/null  # known once the module is loaded
 pb_val "SELECT pg_reload_conf()" >/dev/null; sleep 0.5
 pb_val "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 
 echo "### pg_stat_statements: dlq's hot statements"
 echo
-echo "Cluster restarted with shared_preload_libraries = 'pg_stat_statements', pg_stat_statements.track = all"
+echo "Cluster restarted with shared_preload_libraries = 'dlq, pg_stat_statements', pg_stat_statements.track = all"
 echo "(rates here carry its overhead). \`nested\` rows are the statements dlq's C functions run through SPI;"
 echo "their time is also counted in the \`top\` row of the SQL call that ran them. blocks = shared hit + read."
 for w in W1c W2c failure; do

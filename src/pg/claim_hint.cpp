@@ -303,7 +303,10 @@ BeginClaim(Datum queue_name, ClaimBegin *out) {
 	}
 	SpinLockRelease(&table->lock);
 	// Only a snapshot taken after this point may move the hint: not a transaction snapshot taken earlier.
-	out->may_raise = out->queue.may_raise && out->unknown.may_raise && !IsolationUsesXactSnapshot();
+	// And only in a transaction that has changed nothing yet: jobs it completed are invisible to its own
+	// snapshot, and its abort would bring them back (with their claims undone) behind the hint.
+	out->may_raise = out->queue.may_raise && out->unknown.may_raise && !IsolationUsesXactSnapshot() &&
+	                 !TransactionIdIsValid(GetTopTransactionIdIfAny());
 }
 
 void
