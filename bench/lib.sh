@@ -26,8 +26,9 @@ mkdir -p "$WORK"
 # on. Its background sweeper stays off so that only the sweep workload sweeps. Restarts the cluster.
 preload_dlq() {  # [libraries]
 	pb_val "ALTER SYSTEM SET shared_preload_libraries = '${1:-dlq}'" >/dev/null
-	pb_val "ALTER SYSTEM SET dlq.enabled = off" >/dev/null
 	"$PEERS/cluster.sh" stop >/dev/null && "$PEERS/cluster.sh" start >/dev/null
+	pb_val "ALTER SYSTEM SET dlq.enabled = off" >/dev/null  # known once the library is loaded
+	pb_val "SELECT pg_reload_conf()" >/dev/null
 }
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
