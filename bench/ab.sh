@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Before/after comparisons of dlq builds on the bench cluster (dlq preloaded), runs interleaved so that the
+# machine's drift hits every variant alike. Builds live in $PB_ROOT/builds/<name>; switching builds
+# installs the library by rename (never overwrite a mapped dlq.so in place) and restarts the cluster.
+#   bash bench/ab.sh build NAME [COMMIT]          build COMMIT (default HEAD) as NAME
+#   bash bench/ab.sh cycle N SECS BATCH VARIANT... closed loop, 4 clients: jobs/s and WAL B/job per run
+#   bash bench/ab.sh cpu N TX BATCH VARIANT...     server CPU µs per completed job (TX transactions/client)
+#   bash bench/ab.sh drain N SECS VARIANT...       200,000 due jobs, then N windows of claim 1 + complete
+# VARIANT: a build NAME, NAME:off (that build with dlq.claim_hints = off), or floor (the bare SKIP LOCKED
+# queue). The cluster must be up: PB_ROOT=/tmp/dlqbench PGPORT=55441 ../shared/bench/peers/cluster.sh init,
+# then `source bench/lib.sh; preload_dlq`.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+BUILDS=$PB_ROOT/builds
+SHARE=$(pg_config --sharedir)/extension LIB=$(pg_config --pkglibdir)
+HZ=$(getconf CLK_TCK)
+current=""
+
+use_build() {  # name
+	[ "$current" = "$1" ] && return
+	cp "$BUILDS/$1/dlq.so" "$LIB/dlq.so.new" && mv "$LIB/dlq.so.new" "$LIB/dlq.so"
+	cp "$BUILDS/$1/dlq--0.1.0.sql" "$SHARE/"
+	"$PEERS/cluster.sh" stop >/dev/null && "$PEERS/cluster.sh" start >/dev/null
+	current=$1
+}
+use_variant() {  # variant -> sets $sys
+	if [ "$1" = floor ]; then sys=$FLOOR_SYS; return; fi
+	sys=$DLQ_SYS
+	use_build "${1%%:*}"
+	if [[ $1 == *:off ]]; then pb_val "ALTER DATABASE $PGDATABASE SET dlq.claim_hints = off" >/dev/null
+	else pb_val "ALTER DATABASE $PGDATABASE RESET dlq.claim_hints" >/dev/null; fi
+}
+cluster_cpu_ticks() {  # every process of the cluster, exited children included (postmaster's cutime)
+	local pm; pm=$(head -1 "$PGDATA/postmaster.pid")
+	{ cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
+		awk '{ s += $14 + $15 } $1 == '"$pm"' { s += $16 + $17 } END { print s }'
+}
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+cmd=${1:?usage: see the header of bench/ab.sh}; shift
+case $cmd in
+build)
+	name=${1:?name}; commit=${2:-HEAD}; tree=$PB_ROOT/src-$name
+	rm -rf "$tree"; git -C "$DLQ_ROOT" worktree add -f -q --detach "$tree" "$commit"
+	make -s -C "$tree" -j2 >/dev/null
+	mkdir -p "$BUILDS/$name"; cp "$tree/dlq.so" "$tree/dlq--0.1.0.sql" "$BUILDS/$name/"
+	git -C "$DLQ_ROOT" worktree remove --force "$tree"
+	echo "built $(git -C "$DLQ_ROOT" rev-parse --short "$commit") as $BUILDS/$name"
+	;;
+cycle|cpu)
+	n=$1 amount=$2 batch=$3; shift 3
+	declare -A result wal
+	for _ in $(seq "$n"); do for v in "$@"; do
+		use_variant "$v"; reset_sys "$sys" >/dev/null 2>&1; pb_psql -c checkpoint >/dev/null
+		script=$(cycle_script "$sys" "$batch")
+		if [ "$cmd" = cycle ]; then
+			read -r c0 _ _ l0 _ < <(snap "$sys")
+			tps=$(pgb "$sys" 4 "$amount" "$script" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+			read -r c1 _ _ l1 _ < <(snap "$sys")
+			r=$(calc "round($tps * $batch)")
+			wal[$v]="${wal[$v]:-} $(pb_val "SELECT round(pg_wal_lsn_diff('$l1', '$l0') / greatest($c1 - $c0, 1))")"
+		else
+			t0=$(cluster_cpu_ticks)
+			PGOPTIONS="$(conf "$sys" CONSUMER_PGOPTIONS)" pgbench -n -M prepared -c 4 -j 2 -t "$amount" -D drain=0 \
+				-f "$script" >/dev/null 2>&1
+			sleep 1; t1=$(cluster_cpu_ticks)
+			r=$(calc "round(($t1 - $t0) / $HZ * 1e6 / ($amount * 4 * $batch), 1)")
+		fi
+		result[$v]="${result[$v]:-} $r"; log "$v $r"
+	done; done
+	unit=$([ "$cmd" = cycle ] && echo "jobs/s" || echo "CPU µs/job")
+	for v in "$@"; do
+		line="$v: $unit [${result[$v]} ] median $(echo "${result[$v]}" | median)"
+		[ "$cmd" = cpu ] || line="$line; WAL B/job [${wal[$v]} ] median $(echo "${wal[$v]}" | median)"
+		echo "$line"
+	done
+	;;
+drain)
+	n=$1 secs=$2; shift 2
+	for v in "$@"; do
+		use_variant "$v"; reset_sys "$DLQ_SYS" >/dev/null 2>&1
+		pb_psql -v queue=default -v n=200000 -v delay='0' -f "$SQL/enqueue_bulk.sql" >/dev/null
+		pb_val "ANALYZE dlq.job" >/dev/null
+		line="$v: jobs/s per $secs s window:"
+		for _ in $(seq "$n"); do
+			pb_val CHECKPOINT >/dev/null
+			a=$(pb_val "SELECT count(*) FROM dlq.job")
+			pgb "$DLQ_SYS" 4 "$secs" "$(consume_script "$DLQ_SYS" 1)" >/dev/null 2>&1
+			b=$(pb_val "SELECT count(*) FROM dlq.job")
+			line="$line $(( (a - b) / secs ))"
+		done
+		echo "$line"
+	done
+	;;
+*) echo "unknown command $cmd" >&2; exit 2 ;;
+esac
