@@ -13,6 +13,13 @@ bool SameKey(const ClaimKey &a, const ClaimKey &b) {
 	return !KeyBefore(a, b) && !KeyBefore(b, a);
 }
 
+// A hint that one claim, with no writer around, has raised to `key`.
+ClaimHint RaisedTo(const ClaimKey &key) {
+	ClaimHint hint;
+	FinishClaim(hint, BeginClaim(hint), key);
+	return hint;
+}
+
 TEST(KeyBefore, OrdersLikeTheClaimIndex) {
 	EXPECT_TRUE(KeyBefore(Key(0, 100, 5), Key(1, 0, 0)));   // priority first
 	EXPECT_TRUE(KeyBefore(Key(0, 99, 9), Key(0, 100, 1)));  // then run_at
@@ -39,8 +46,7 @@ TEST(ClaimHint, AClaimWithNoWriterAroundRaisesIt) {
 }
 
 TEST(ClaimHint, NeverMovesDown) {
-	ClaimHint hint;
-	FinishClaim(hint, BeginClaim(hint), Key(0, 500, 7));
+	ClaimHint hint = RaisedTo(Key(0, 500, 7));
 	ClaimStart begun = BeginClaim(hint);
 	EXPECT_FALSE(FinishClaim(hint, begun, Key(0, 400, 1)));
 	EXPECT_FALSE(FinishClaim(hint, begun, Key(0, 500, 7)));
@@ -48,8 +54,7 @@ TEST(ClaimHint, NeverMovesDown) {
 }
 
 TEST(ClaimHint, AWriteLowersItToItsKey) {
-	ClaimHint hint;
-	FinishClaim(hint, BeginClaim(hint), Key(5, 500, 7));
+	ClaimHint hint = RaisedTo(Key(5, 500, 7));
 	NoteWrite(hint, Key(1, 900, 8), true); // a more urgent priority, later run_at: before the hint
 	EXPECT_TRUE(SameKey(hint.start, Key(1, 900, 8)));
 	NoteWrite(hint, Key(9, 0, 1), false); // after the hint: unchanged
@@ -83,8 +88,7 @@ TEST(ClaimHint, AWriteDuringTheClaimKeepsTheHint) {
 }
 
 TEST(ClaimHint, AWriteAfterTheClaimLowersWhatTheClaimRaised) {
-	ClaimHint hint;
-	FinishClaim(hint, BeginClaim(hint), Key(0, 200, 2));
+	ClaimHint hint = RaisedTo(Key(0, 200, 2));
 	NoteWrite(hint, Key(0, 100, 1), true);
 	EXPECT_TRUE(SameKey(hint.start, Key(0, 100, 1)));
 }
@@ -99,8 +103,7 @@ TEST(ClaimHint, ConcurrentClaimsKeepTheHighestStart) {
 }
 
 TEST(ClaimHint, AnUnknownWriteGoesBackToTheStart) {
-	ClaimHint hint;
-	FinishClaim(hint, BeginClaim(hint), Key(0, 300, 3));
+	ClaimHint hint = RaisedTo(Key(0, 300, 3));
 	ClaimStart begun = BeginClaim(hint);
 	NoteUnknownWrite(hint, true);
 	EXPECT_TRUE(SameKey(hint.start, kLowestClaimKey));
