@@ -54,8 +54,8 @@ SELECT r.code, r.label, r.severity, r.description, true FROM dlq._builtin_reason
 -- Claims start reading a queue's claim index at a hint kept in shared memory (src/pg/claim_hint.cpp).
 -- The API notes every job it writes; this trigger catches writes from anywhere else (psql, COPY, a
 -- restore) and sends the hints back to their queue's start. ENABLE ALWAYS: it fires under
--- session_replication_role = replica too. A data-only restore with --disable-triggers into a running
--- server needs dlq.claim_hints = off for the claims of that time, or a restart.
+-- session_replication_role = replica too. Not covered (README, "Claim hints"): a data-only restore with
+-- --disable-triggers, logical replication's apply (row triggers only), user triggers writing jobs.
 CREATE FUNCTION dlq._job_written()
 RETURNS trigger
 LANGUAGE C
