@@ -45,7 +45,7 @@ close($claim);
 open(my $drain, '>', "$dir/drain.sql") or die;
 print $drain q{
 INSERT INTO public.completed
-SELECT c.job_id FROM dlq.claim('stress', 'drain', 50) AS c WHERE dlq.complete(c.job_id, 'drain');
+SELECT c.job_id FROM dlq.claim('stress', 'drain', 500) AS c WHERE dlq.complete(c.job_id, 'drain');
 };
 close($drain);
 
@@ -57,7 +57,7 @@ $node->command_ok(
 # The drain, in one session so that its claims start where the hint says (a new session knows no queue
 # id yet and reads from the queue's start): claim and complete until nothing is left to claim.
 $node->command_ok(
-	[ 'pgbench', '-n', '-c', '1', '-t', '1000', '-f', "$dir/drain.sql", '-d', 'postgres' ],
+	[ 'pgbench', '-n', '-c', '1', '-t', '2000', '-f', "$dir/drain.sql", '-d', 'postgres' ],
 	'the drain ran');
 
 my $enqueued = $node->safe_psql('postgres', q{SELECT count(*) FROM public.enqueued});
