@@ -35,7 +35,6 @@ cluster_cpu_ticks() {  # every process of the cluster, exited children included 
 	{ cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
 		awk '{ s += $14 + $15 } $1 == '"$pm"' { s += $16 + $17 } END { print s }'
 }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 cmd=${1:?usage: see the header of bench/ab.sh}; shift
 case $cmd in

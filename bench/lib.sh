@@ -37,6 +37,7 @@ qtable() { [ "$(conf "$1" NAME)" = dlq ] && echo dlq.job || echo jobs; }
 reset_sys() { pb_psql -f "$1/reset.sql" >/dev/null; }
 now() { date +%s.%N; }
 calc() { python3 -c "print($1)"; }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }  # of numbers on stdin
 
 # Closed loop script of a system folder: produce_B then consume with :batch as a literal (like run.sh).
 cycle_script() {  # dir batch -> path

@@ -12,7 +12,6 @@ set -euo pipefail
 DEPTHS=${DEPTHS:-"10000 1000000 10000000"}
 DUE=${DUE:-200000}
 DEPTH_ROUNDS=${DEPTH_ROUNDS:-3}
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2] + a[NR/2+1]) / 2)}'; }
 
 enqueue_bulk() {  # n delay -> seconds taken
 	local t0; t0=$(now)

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/claim_hint.hpp"
+#include "core/validation.hpp"
 #include "pg/claim_hint.hpp"
 
 #include "pg/guc.hpp"
@@ -23,7 +24,6 @@ namespace {
 constexpr int kSlots = 512;              // queues (of every database) that can have a hint
 constexpr int kOpenSlotsPerBackend = 16; // queues one transaction may write before it counts as unknown
 constexpr int kCachedQueues = 8;
-constexpr int kCachedNameBytes = 200;    // core::kMaxNameBytes
 
 struct Slot {
 	Oid database; // InvalidOid: free. Slots are never freed: a dropped queue's slot is only wasted.
@@ -54,7 +54,7 @@ bool callbacks_registered = false;
 struct CachedQueue {
 	int32 id;
 	int length;
-	char name[kCachedNameBytes];
+	char name[core::kMaxNameBytes];
 };
 CachedQueue cached_queues[kCachedQueues];
 int next_cached_queue = 0;
@@ -178,76 +178,47 @@ NoteWriteLocked(int32 queue_id, const core::ClaimKey &key) {
 		open_slots[open_slot_count++] = index;
 }
 
+// The key of a written job: (id, queue_id, priority, run_at) from key_column on; a null id (a dedup
+// conflict, nothing inserted) counts as below every id.
 core::ClaimKey
-RowKey(HeapTuple row, TupleDesc desc, int priority_column, int run_at_column, int id_column) {
+RowKey(HeapTuple row, TupleDesc desc, int key_column, int32 *queue_id) {
 	bool isnull;
 	core::ClaimKey key = core::kLowestClaimKey;
-	Datum value = SPI_getbinval(row, desc, priority_column, &isnull);
-	if (isnull)
-		return key;
-	key.priority = DatumGetInt32(value);
-	value = SPI_getbinval(row, desc, run_at_column, &isnull);
-	if (isnull)
-		return key;
-	key.run_at = DatumGetTimestampTz(value);
-	if (id_column > 0) {
-		value = SPI_getbinval(row, desc, id_column, &isnull);
-		if (!isnull)
-			key.id = DatumGetInt64(value);
-	}
+	Datum id = SPI_getbinval(row, desc, key_column, &isnull);
+	if (!isnull)
+		key.id = DatumGetInt64(id);
+	*queue_id = DatumGetInt32(SPI_getbinval(row, desc, key_column + 1, &isnull));
+	key.priority = DatumGetInt32(SPI_getbinval(row, desc, key_column + 2, &isnull));
+	key.run_at = DatumGetTimestampTz(SPI_getbinval(row, desc, key_column + 3, &isnull));
 	return key;
 }
 
-void
-NoteRows(int32 queue_id, int queue_column, int priority_column, int run_at_column, int id_column) {
-	if (table == nullptr || SPI_processed == 0)
-		return;
-	RegisterCallbacks();
-	// Keys are read before taking the lock (reading a tuple cannot fail here, but stays outside anyway).
-	// Rows of one statement mostly belong to one queue: the lowest key per run of equal queues is noted.
-	TupleDesc desc = SPI_tuptable->tupdesc;
-	uint64 row = 0;
-	while (row < SPI_processed) {
-		bool isnull;
-		int32 queue = queue_id;
-		if (queue_column > 0)
-			queue = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[row], desc, queue_column, &isnull));
-		core::ClaimKey lowest = RowKey(SPI_tuptable->vals[row], desc, priority_column, run_at_column, id_column);
-		for (row++; row < SPI_processed; row++) {
-			if (queue_column > 0 &&
-			    DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[row], desc, queue_column, &isnull)) != queue)
-				break;
-			core::ClaimKey key = RowKey(SPI_tuptable->vals[row], desc, priority_column, run_at_column, id_column);
-			if (core::KeyBefore(key, lowest))
-				lowest = key;
-		}
-		SpinLockAcquire(&table->lock);
-		NoteWriteLocked(queue, lowest);
-		SpinLockRelease(&table->lock);
-	}
+// This backend's cache entry for a queue name, or nullptr.
+CachedQueue *
+FindCachedQueue(text *name) {
+	int length = VARSIZE_ANY_EXHDR(name);
+	for (CachedQueue &cached : cached_queues)
+		if (cached.id != 0 && cached.length == length && memcmp(cached.name, VARDATA_ANY(name), length) == 0)
+			return &cached;
+	return nullptr;
 }
 
 int32
 CachedQueueId(Datum queue_name) {
-	text *name = DatumGetTextPP(queue_name);
-	int length = VARSIZE_ANY_EXHDR(name);
-	for (const CachedQueue &cached : cached_queues)
-		if (cached.id != 0 && cached.length == length && memcmp(cached.name, VARDATA_ANY(name), length) == 0)
-			return cached.id;
-	return 0;
+	CachedQueue *cached = FindCachedQueue(DatumGetTextPP(queue_name));
+	return cached == nullptr ? 0 : cached->id;
 }
 
 void
 RememberQueueId(Datum queue_name, int32 queue_id) {
 	text *name = DatumGetTextPP(queue_name);
 	int length = VARSIZE_ANY_EXHDR(name);
-	if (length > kCachedNameBytes)
+	if (CachedQueue *cached = FindCachedQueue(name)) {
+		cached->id = queue_id;
 		return;
-	for (CachedQueue &cached : cached_queues)
-		if (cached.id != 0 && cached.length == length && memcmp(cached.name, VARDATA_ANY(name), length) == 0) {
-			cached.id = queue_id;
-			return;
-		}
+	}
+	if (length > static_cast<int>(core::kMaxNameBytes))
+		return;
 	CachedQueue &slot = cached_queues[next_cached_queue];
 	next_cached_queue = (next_cached_queue + 1) % kCachedQueues;
 	slot.id = queue_id;
@@ -276,13 +247,29 @@ EndApiWrite() {
 }
 
 void
-NoteWrittenRows(int queue_column, int priority_column, int run_at_column, int id_column) {
-	NoteRows(0, queue_column, priority_column, run_at_column, id_column);
-}
-
-void
-NoteWrittenRowsOfQueue(int32 queue_id, int priority_column, int run_at_column, int id_column) {
-	NoteRows(queue_id, 0, priority_column, run_at_column, id_column);
+NoteWrittenRows(int key_column) {
+	if (table == nullptr || SPI_processed == 0)
+		return;
+	RegisterCallbacks();
+	// Keys are read outside the lock. Rows of one statement mostly belong to one queue: the lowest key
+	// of each run of rows of one queue is noted.
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	uint64 row = 0;
+	while (row < SPI_processed) {
+		int32 queue;
+		core::ClaimKey lowest = RowKey(SPI_tuptable->vals[row], desc, key_column, &queue);
+		for (row++; row < SPI_processed; row++) {
+			int32 row_queue;
+			core::ClaimKey key = RowKey(SPI_tuptable->vals[row], desc, key_column, &row_queue);
+			if (row_queue != queue)
+				break;
+			if (core::KeyBefore(key, lowest))
+				lowest = key;
+		}
+		SpinLockAcquire(&table->lock);
+		NoteWriteLocked(queue, lowest);
+		SpinLockRelease(&table->lock);
+	}
 }
 
 void

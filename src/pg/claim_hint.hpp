@@ -16,11 +16,10 @@ void InstallSharedMemoryHooks();
 void BeginApiWrite();
 void EndApiWrite();
 
-// Counts the jobs of SPI_tuptable as written waiting jobs, each with its (queue, priority, run_at, id)
-// read from the given 1-based columns (id_column 0: ids unknown). Must run before the transaction ends.
-void NoteWrittenRows(int queue_column, int priority_column, int run_at_column, int id_column);
-// The same for rows of one known queue.
-void NoteWrittenRowsOfQueue(int32 queue_id, int priority_column, int run_at_column, int id_column);
+// Counts the rows of SPI_tuptable as written waiting jobs, each with its (id, queue_id, priority, run_at)
+// in the columns key_column .. key_column + 3 (1-based; a null id: unknown, below every id). Must run
+// before the transaction ends.
+void NoteWrittenRows(int key_column);
 
 // A claim: where to start (the queue's start when hints are off, absent, or the queue's id not yet
 // known), read before the claim statement takes its snapshot.

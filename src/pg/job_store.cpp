@@ -23,7 +23,8 @@ namespace dlq::pg::store {
 
 #define DLQ_NEW_JOB_TYPES {TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID}
 
-// The key columns come back so that the write is noted for the claim hints (claim_hint.hpp).
+// Every statement that makes jobs wait returns their (id, queue_id, priority, run_at) in four adjacent
+// columns, from which ExecWrite notes the write for the claim hints (claim_hint.hpp).
 #define DLQ_RETURNING_NEW_JOB "RETURNING id, queue_id, priority, run_at"
 
 static KeptStatement insert_job = {DLQ_INSERT_JOB_COLUMNS DLQ_RETURNING_NEW_JOB, 9, DLQ_NEW_JOB_TYPES, nullptr};
@@ -43,12 +44,14 @@ static KeptStatement find_queue = {
 // How often a dedup insert is retried when the conflicting job disappears before it can be read.
 static constexpr int kDedupAttempts = 5;
 
-// Executes a statement that writes waiting jobs, marked as the API's own write for the table's trigger.
+// Executes a statement that makes jobs wait, marked as the API's own write for the table's trigger, and
+// notes its rows' keys (columns key_column .. key_column + 3) before the transaction can commit.
 static uint64
-ExecWrite(KeptStatement *statement, Datum *values, const char *nulls) {
+ExecWrite(KeptStatement *statement, Datum *values, const char *nulls, int key_column) {
 	hint::BeginApiWrite();
 	uint64 rows = ExecKept(statement, values, nulls);
 	hint::EndApiWrite();
+	hint::NoteWrittenRows(key_column);
 	return rows;
 }
 
@@ -57,10 +60,8 @@ InsertJob(Datum *values, const char *nulls) {
 	bool dedup = nulls[kNewDedupKey] != 'n';
 	for (int attempt = 0; attempt < kDedupAttempts; attempt++) {
 		bool isnull;
-		if (ExecWrite(dedup ? &insert_job_dedup : &insert_job, values, nulls) == 1) {
-			hint::NoteWrittenRows(2, 3, 4, 1);
+		if (ExecWrite(dedup ? &insert_job_dedup : &insert_job, values, nulls, 1) == 1)
 			return SpiInt64(0, 1, &isnull);
-		}
 		if (!dedup)
 			return 0; // no row inserted without a conflict: the queue does not exist
 		Datum keys[2] = {values[kNewQueue], values[kNewDedupKey]};
@@ -102,13 +103,13 @@ FindQueue(Datum queue_name, QueueInfo *out) {
 
 static KeptStatement insert_batch = {
     DLQ_BATCH_INPUT "RETURNING 1) "
-    "SELECT i.ord, i.id, coalesce(i.priority, 0), coalesce(i.run_at, now()) FROM input AS i ORDER BY i.ord",
+    "SELECT i.ord, i.id, $1, coalesce(i.priority, 0), coalesce(i.run_at, now()) FROM input AS i ORDER BY i.ord",
     3, {INT4OID, INT4OID, JSONBOID}, nullptr};
 
 static KeptStatement insert_batch_dedup = {
     DLQ_BATCH_INPUT "ON CONFLICT (queue_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id) "
-    "SELECT i.ord, CASE WHEN ins.id IS NULL THEN NULL ELSE i.id END, i.dedup_key, "
-    "       coalesce(i.priority, 0), coalesce(i.run_at, now()) "
+    "SELECT i.ord, CASE WHEN ins.id IS NULL THEN NULL ELSE i.id END, $1, coalesce(i.priority, 0), "
+    "       coalesce(i.run_at, now()), i.dedup_key "
     "  FROM input AS i LEFT JOIN ins ON ins.id = i.id ORDER BY i.ord",
     3, {INT4OID, INT4OID, JSONBOID}, nullptr};
 
@@ -119,7 +120,7 @@ static KeptStatement resolve_batch_dedup = {
     " ORDER BY b.ord",
     4, {INT4OID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID}, nullptr};
 
-// Turns the (ord, id-or-null, dedup_key) rows of insert_batch_dedup into arrays for the second statement.
+// Turns the (ord, id-or-null, ..., dedup_key) rows of insert_batch_dedup into arrays for the second statement.
 static void
 ResolveDedupConflicts(const QueueInfo *queue) {
 	uint64 n = SPI_processed;
@@ -132,7 +133,7 @@ ResolveDedupConflicts(const QueueInfo *queue) {
 		bool isnull;
 		ords[row] = Int64GetDatum(SpiInt64(row, 1, &isnull));
 		ids[row] = Int64GetDatum(SpiInt64(row, 2, &id_nulls[row]));
-		Datum key = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 3, &key_nulls[row]);
+		Datum key = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 6, &key_nulls[row]);
 		keys[row] = key_nulls[row] ? (Datum)0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(key));
 	}
 	int dims[1] = {static_cast<int>(n)};
@@ -156,13 +157,9 @@ ResolveDedupConflicts(const QueueInfo *queue) {
 void
 InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 	Datum args[3] = {Int32GetDatum(queue->id), Int32GetDatum(queue->max_attempts), jobs};
-	ExecWrite(has_dedup_keys ? &insert_batch_dedup : &insert_batch, args, nullptr);
-	if (has_dedup_keys) {
-		hint::NoteWrittenRowsOfQueue(queue->id, 4, 5, 2);
+	ExecWrite(has_dedup_keys ? &insert_batch_dedup : &insert_batch, args, nullptr, 2);
+	if (has_dedup_keys)
 		ResolveDedupConflicts(queue);
-	} else {
-		hint::NoteWrittenRowsOfQueue(queue->id, 3, 4, 2);
-	}
 }
 
 // ---- claim, heartbeat, complete ---------------------------------------------------------------------
@@ -325,8 +322,7 @@ void
 RescheduleJob(Datum job_id, TimestampTz run_at, Datum error, Datum details, bool details_is_null) {
 	Datum args[4] = {job_id, TimestampTzGetDatum(run_at), error, details};
 	char nulls[5] = {' ', ' ', ' ', details_is_null ? 'n' : ' ', '\0'};
-	ExecWrite(&reschedule_job, args, nulls);
-	hint::NoteWrittenRows(2, 3, 4, 1);
+	ExecWrite(&reschedule_job, args, nulls, 1);
 }
 
 // ---- dead letters -----------------------------------------------------------------------------------
@@ -429,9 +425,7 @@ static KeptStatement delete_queue_jobs = {"DELETE FROM dlq.job WHERE queue_id = 
 uint64
 RequeueDeadLetters(Datum dead_letter_ids, Datum run_at) {
 	Datum args[2] = {dead_letter_ids, run_at};
-	uint64 requeued = ExecWrite(&requeue_dead_letters, args, nullptr);
-	hint::NoteWrittenRows(3, 4, 5, 2);
-	return requeued;
+	return ExecWrite(&requeue_dead_letters, args, nullptr, 2);
 }
 
 uint64
@@ -561,8 +555,7 @@ Sweep(int32 queue_id, int32 batch, SweepCounts *out) {
 
 	Datum expired = FindExpired(queue_id, candidates);
 	Datum rescue_args[3] = {expired, Int32GetDatum(batch), Int64GetDatum(out->sweep_id)};
-	out->rescued = static_cast<int64>(ExecWrite(&rescue_expired, rescue_args, nullptr));
-	hint::NoteWrittenRows(2, 3, 4, 1);
+	out->rescued = static_cast<int64>(ExecWrite(&rescue_expired, rescue_args, nullptr, 1));
 	// A rescued job may also be past its recovery window; it is dead-lettered by the next sweep, with
 	// its lost lease in the history, rather than counted twice by this one.
 	Datum rescued_ids = FirstColumnAsArray();
