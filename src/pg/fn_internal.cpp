@@ -17,8 +17,9 @@ using dlq::pg::RequireArg;
 using dlq::pg::TextArg;
 namespace core = dlq::core;
 
-// Jitter does not affect validity; the queue's policy is checked with the one fail() uses.
-static constexpr double kValidationJitter = 0.2;
+// Jitter applied to the queue's exponential backoff when fail() schedules a retry; the queue's policy is
+// validated with the same value (jitter does not affect validity).
+static constexpr double kBackoffJitter = 0.2;
 
 extern "C" {
 
@@ -61,7 +62,7 @@ dlq_validate_queue_settings(PG_FUNCTION_ARGS) {
 	}
 	if (!PG_ARGISNULL(4) && !PG_ARGISNULL(5)) {
 		core::BackoffPolicy policy = {dlq::pg::IntervalArgMicros(fcinfo, 4, 0),
-		                              dlq::pg::IntervalArgMicros(fcinfo, 5, 0), kValidationJitter};
+		                              dlq::pg::IntervalArgMicros(fcinfo, 5, 0), kBackoffJitter};
 		CallCore([&] { core::ValidateBackoffPolicy(policy); });
 	}
 	PG_RETURN_VOID();
@@ -103,6 +104,33 @@ dlq_attempt_record(PG_FUNCTION_ARGS) {
 		json = dlq::pg::PallocCopyNoError(core::AttemptRecordJson(record));
 	});
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+}
+
+// When a failed attempt is retried: after retry_in when given, else after the queue's backoff for that
+// attempt, from the transaction's start. Computed inside fail()'s update, which reads the attempt and the
+// queue's policy from the row it changes, so fail() needs no separate read (and no row lock) first. A time
+// past the end of the timestamp range is 'infinity'.
+PG_FUNCTION_INFO_V1(dlq_retry_at);
+Datum
+dlq_retry_at(PG_FUNCTION_ARGS) {
+	RequireArg(fcinfo, 0, "attempt");
+	RequireArg(fcinfo, 1, "backoff_base");
+	RequireArg(fcinfo, 2, "backoff_max");
+	RequireArg(fcinfo, 3, "unit_random");
+	int64 delay_us = dlq::pg::IntervalArgMicros(fcinfo, 4, 0);
+	if (PG_ARGISNULL(4)) {
+		int32 attempt = PG_GETARG_INT32(0);
+		double unit_random = PG_GETARG_FLOAT8(3);
+		core::BackoffPolicy policy = {dlq::pg::IntervalArgMicros(fcinfo, 1, 0), dlq::pg::IntervalArgMicros(fcinfo, 2, 0),
+		                              kBackoffJitter};
+		CallCore([&] { delay_us = core::BackoffDelayUs(policy, attempt, unit_random); });
+	} else {
+		CallCore([&] { core::ValidateNonNegativeDuration("retry_in", delay_us); });
+	}
+	TimestampTz run_at;
+	if (__builtin_add_overflow(GetCurrentTransactionStartTimestamp(), delay_us, &run_at) || !IS_VALID_TIMESTAMP(run_at))
+		run_at = DT_NOEND;
+	PG_RETURN_TIMESTAMPTZ(run_at);
 }
 
 PG_FUNCTION_INFO_V1(dlq_fingerprint);

@@ -3,7 +3,6 @@
 // values, the core validates them through CallCore, and the job store runs the statements.
 #include <string_view>
 
-#include "core/backoff.hpp"
 #include "core/job_batch.hpp"
 #include "core/validation.hpp"
 #include "pg/args.hpp"
@@ -16,9 +15,6 @@ using dlq::pg::RequireArg;
 using dlq::pg::TextArg;
 namespace core = dlq::core;
 namespace store = dlq::pg::store;
-
-// Jitter applied to the queue's exponential backoff.
-static constexpr double kBackoffJitter = 0.2;
 
 // Validates an optional name argument (tenant, actor, dedup_key) when it is not NULL.
 static void
@@ -186,19 +182,23 @@ dlq_fail(PG_FUNCTION_ARGS) {
 	RequireArg(fcinfo, 2, "error");
 	RequireArg(fcinfo, 4, "retryable");
 	bool retryable = PG_GETARG_BOOL(4);
-	bool has_retry_in = !PG_ARGISNULL(5);
-	int64 retry_in_us = dlq::pg::IntervalArgMicros(fcinfo, 5, 0);
-	if (has_retry_in)
+	if (!PG_ARGISNULL(5)) {
+		int64 retry_in_us = dlq::pg::IntervalArgMicros(fcinfo, 5, 0);
 		CallCore([&] { core::ValidateNonNegativeDuration("retry_in", retry_in_us); });
+	}
 	Datum details = PG_ARGISNULL(3) ? (Datum)0 : PG_GETARG_DATUM(3);
 	double unit_random = pg_prng_double(&pg_global_prng_state);
 
+	// A retry first, as most failures have attempts left; a job the retry does not take is dead-lettered
+	// if the lease is still this worker's, and its lease was lost otherwise. Each statement checks the
+	// lease on the row it changes.
 	ConnectSpi();
-	store::LeasedJob job;
 	const char *outcome = "lease_lost";
-	if (!store::LockLeasedJob(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), &job)) {
-		outcome = "lease_lost";
-	} else if (!retryable || job.attempt >= job.max_attempts) {
+	if (retryable && store::RetryJob(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2), details,
+	                                 PG_ARGISNULL(3), unit_random, PG_ARGISNULL(5) ? (Datum)0 : PG_GETARG_DATUM(5),
+	                                 PG_ARGISNULL(5))) {
+		outcome = "retrying";
+	} else {
 		store::DeadLetterMove move = {};
 		move.job_ids = dlq::pg::Int64ArrayOfOne(PG_GETARG_INT64(0));
 		move.reason = retryable ? "RETRIES_EXHAUSTED" : "PERMANENT_FAILURE";
@@ -208,19 +208,11 @@ dlq_fail(PG_FUNCTION_ARGS) {
 		move.details_is_null = PG_ARGISNULL(3);
 		move.metadata_is_null = true;
 		move.notes_is_null = true;
-		store::MoveToDeadLetters(&move);
-		outcome = "dead_lettered";
-	} else {
-		int64 delay_us = retry_in_us;
-		if (!has_retry_in) {
-			core::BackoffPolicy policy = {job.backoff_base_us, job.backoff_max_us, kBackoffJitter};
-			CallCore([&] { delay_us = core::BackoffDelayUs(policy, job.attempt, unit_random); });
-		}
-		TimestampTz run_at;
-		if (__builtin_add_overflow(GetCurrentTransactionStartTimestamp(), delay_us, &run_at))
-			run_at = DT_NOEND;
-		store::RescheduleJob(PG_GETARG_DATUM(0), run_at, PG_GETARG_DATUM(2), details, PG_ARGISNULL(3));
-		outcome = "retrying";
+		move.guard_lease = true;
+		move.lease_worker = PG_GETARG_DATUM(1);
+		move.only_exhausted = retryable;
+		if (store::MoveToDeadLetters(&move) == 1)
+			outcome = "dead_lettered";
 	}
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(outcome));

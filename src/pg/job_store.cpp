@@ -287,42 +287,27 @@ CompleteJobs(Datum job_ids, Datum worker) {
 
 // ---- fail -------------------------------------------------------------------------------------------
 
-static KeptStatement lock_leased_job = {
-    "SELECT j.attempt, j.max_attempts, "
-    "       (extract(epoch FROM q.backoff_base) * 1000000)::bigint, "
-    "       (extract(epoch FROM q.backoff_max) * 1000000)::bigint "
-    "  FROM dlq.job AS j JOIN dlq.queue AS q ON q.id = j.queue_id "
-    " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL "
-    "   FOR UPDATE OF j",
-    2, {INT8OID, TEXTOID}, nullptr};
-
-static KeptStatement reschedule_job = {
+// No row lock and no read first: the update checks the lease and the attempts left on the row it changes
+// (a concurrent change of the row makes it re-check them on the new version), and computes the retry
+// time from that row's attempt and its queue's policy.
+static KeptStatement retry_job = {
     "UPDATE dlq.job AS j "
-    "   SET run_at = $2, lease_expires_at = NULL, last_error = $3, "
+    "   SET run_at = dlq._retry_at(j.attempt, q.backoff_base, q.backoff_max, $5, $6), "
+    "       lease_expires_at = NULL, last_error = $3, "
     "       errors = coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(dlq._attempt_record(j.attempt, j.worker, $3, $4)), "
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
-    " WHERE j.id = $1 "
+    "  FROM dlq.queue AS q "
+    " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL AND j.attempt < j.max_attempts "
+    "   AND q.id = j.queue_id "
     "RETURNING j.id, j.queue_id, j.priority, j.run_at",
-    4, {INT8OID, TIMESTAMPTZOID, TEXTOID, JSONBOID}, nullptr};
+    6, {INT8OID, TEXTOID, TEXTOID, JSONBOID, FLOAT8OID, INTERVALOID}, nullptr};
 
 bool
-LockLeasedJob(Datum job_id, Datum worker, LeasedJob *out) {
-	Datum args[2] = {job_id, worker};
-	if (ExecKept(&lock_leased_job, args, nullptr) != 1)
-		return false;
-	bool isnull;
-	out->attempt = SpiInt32(0, 1, &isnull);
-	out->max_attempts = SpiInt32(0, 2, &isnull);
-	out->backoff_base_us = SpiInt64(0, 3, &isnull);
-	out->backoff_max_us = SpiInt64(0, 4, &isnull);
-	return true;
-}
-
-void
-RescheduleJob(Datum job_id, TimestampTz run_at, Datum error, Datum details, bool details_is_null) {
-	Datum args[4] = {job_id, TimestampTzGetDatum(run_at), error, details};
-	char nulls[5] = {' ', ' ', ' ', details_is_null ? 'n' : ' ', '\0'};
-	ExecWrite(&reschedule_job, args, nulls, 1);
+RetryJob(Datum job_id, Datum worker, Datum error, Datum details, bool details_is_null, double unit_random,
+         Datum retry_in, bool retry_in_is_null) {
+	Datum args[6] = {job_id, worker, error, details, Float8GetDatum(unit_random), retry_in};
+	char nulls[7] = {' ', ' ', ' ', details_is_null ? 'n' : ' ', ' ', retry_in_is_null ? 'n' : ' ', '\0'};
+	return ExecWrite(&retry_job, args, nulls, 1) == 1;
 }
 
 // ---- dead letters -----------------------------------------------------------------------------------
@@ -330,7 +315,9 @@ RescheduleJob(Datum job_id, TimestampTz run_at, Datum error, Datum details, bool
 // Kept as a generic plan: planned per call, this statement cost more than it ran (its `id = ANY ($1)`
 // keeps custom plans). Its callers (fail, dead_letter, sweep) pin the planner, so the plan is a pkey probe.
 static KeptStatement move_to_dead_letters = {
-    "WITH moved AS (DELETE FROM dlq.job AS j WHERE j.id = ANY ($1) RETURNING j.*), "
+    "WITH moved AS (DELETE FROM dlq.job AS j WHERE j.id = ANY ($1) "
+    "  AND ($8::text IS NULL OR j.worker = $8 AND j.lease_expires_at IS NOT NULL "
+    "       AND (NOT $9 OR j.attempt >= j.max_attempts)) RETURNING j.*), "
     "dead AS ( "
     "  INSERT INTO dlq.dead_letter (job_id, queue, kind, tenant, actor, payload, priority, attempts, max_attempts, "
     "         reason, detected_by, last_error, fingerprint, errors, metadata, enqueued_at, first_attempted_at, "
@@ -348,7 +335,7 @@ static KeptStatement move_to_dead_letters = {
     "SELECT d.id, d.job_id, pg_notify('dlq_dead_letter', json_build_object('id', d.id, 'job_id', d.job_id, "
     "       'queue', d.queue, 'kind', d.kind, 'reason', d.reason, 'detected_by', d.detected_by)::text) "
     "  FROM dead AS d ORDER BY d.id",
-    7, {INT8ARRAYOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID}, nullptr, true};
+    9, {INT8ARRAYOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, TEXTOID, BOOLOID}, nullptr, true};
 
 static KeptStatement find_dead_letter_of_job = {
     "SELECT id FROM dlq.dead_letter WHERE job_id = $1", 1, {INT8OID}, nullptr};
@@ -394,10 +381,12 @@ EnsureDeadLetterPartition() {
 uint64
 MoveToDeadLetters(const DeadLetterMove *move) {
 	EnsureDeadLetterPartition();
-	Datum args[7] = {move->job_ids, CStringGetTextDatum(move->reason), CStringGetTextDatum(move->detected_by),
-	                 move->error, move->details, move->metadata, move->notes};
-	char nulls[8] = {' ', ' ', ' ', move->error_is_null ? 'n' : ' ', move->details_is_null ? 'n' : ' ',
-	                 move->metadata_is_null ? 'n' : ' ', move->notes_is_null ? 'n' : ' ', '\0'};
+	Datum args[9] = {move->job_ids, CStringGetTextDatum(move->reason), CStringGetTextDatum(move->detected_by),
+	                 move->error, move->details, move->metadata, move->notes, move->lease_worker,
+	                 BoolGetDatum(move->only_exhausted)};
+	char nulls[10] = {' ', ' ', ' ', move->error_is_null ? 'n' : ' ', move->details_is_null ? 'n' : ' ',
+	                  move->metadata_is_null ? 'n' : ' ', move->notes_is_null ? 'n' : ' ',
+	                  move->guard_lease ? ' ' : 'n', ' ', '\0'};
 	return ExecKept(&move_to_dead_letters, args, nulls);
 }
 

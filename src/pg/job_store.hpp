@@ -41,16 +41,11 @@ bool ExtendLease(Datum job_id, Datum worker, Datum lease, bool lease_is_null);
 bool CompleteJob(Datum job_id, Datum worker);
 uint64 CompleteJobs(Datum job_ids, Datum worker);
 
-struct LeasedJob {
-	int32 attempt;
-	int32 max_attempts;
-	int64 backoff_base_us;
-	int64 backoff_max_us;
-};
-// Locks the job if `worker` holds its lease; false otherwise (lease lost).
-bool LockLeasedJob(Datum job_id, Datum worker, LeasedJob *out);
-// Records a failed attempt and puts the job back to wait until run_at.
-void RescheduleJob(Datum job_id, TimestampTz run_at, Datum error, Datum details, bool details_is_null);
+// Records a failed attempt of a job whose lease `worker` holds and that has attempts left, and puts it
+// back to wait: until now + retry_in when given, else the queue's backoff for that attempt (unit_random
+// in [0, 1) draws its jitter). False when the lease is not held or no attempt is left.
+bool RetryJob(Datum job_id, Datum worker, Datum error, Datum details, bool details_is_null, double unit_random,
+              Datum retry_in, bool retry_in_is_null);
 
 // The one dead-letter path (inline, sweep and manual detection): moves live jobs to dlq.dead_letter
 // in one statement and sends NOTIFY dlq_dead_letter for each. When `error` is given, the attempt that
@@ -68,6 +63,12 @@ struct DeadLetterMove {
 	bool metadata_is_null;
 	Datum notes;          // text, or null
 	bool notes_is_null;
+	// Set by fail: only jobs whose lease lease_worker (text) holds move, and with only_exhausted only those
+	// on their last attempt; the others are skipped like jobs that no longer exist. Unset, jobs move
+	// whatever their lease (the sweeper and dlq.dead_letter lock them first).
+	bool guard_lease;
+	Datum lease_worker;
+	bool only_exhausted;
 };
 uint64 MoveToDeadLetters(const DeadLetterMove *move);
 // The dead letter a job became, or 0.

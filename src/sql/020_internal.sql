@@ -26,6 +26,14 @@ LANGUAGE C STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dlq_attempt_record';
 
+-- When fail() retries an attempt: after retry_in, or the queue's backoff (computed by the core).
+CREATE FUNCTION dlq._retry_at(attempt integer, backoff_base interval, backoff_max interval,
+	unit_random double precision, retry_in interval)
+RETURNS timestamptz
+LANGUAGE C STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_retry_at';
+
 -- Job-store entry points used by the plpgsql operator functions (statements live in src/pg/job_store.cpp).
 CREATE FUNCTION dlq._requeue_dead_letters(ids bigint[], run_at timestamptz)
 RETURNS TABLE (dead_letter_id bigint, job_id bigint)
