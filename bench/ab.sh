@@ -7,7 +7,7 @@
 #   bash bench/ab.sh cpu N TX BATCH VARIANT...     server CPU µs per completed job (TX transactions/client)
 #   bash bench/ab.sh drain N SECS VARIANT...       200,000 due jobs, then N windows of claim 1 + complete
 #   bash bench/ab.sh fail N SECS VARIANT...        failure path (workloads/sql/fail_cycle.sql), 4 clients:
-#                                                 dead letters/s and WAL B per dead letter per run
+#                                                 dead letters/s, WAL B and server CPU µs per dead letter
 # VARIANT: a build NAME, NAME:off (that build with dlq.claim_hints = off), or floor (the bare SKIP LOCKED
 # queue). The cluster must be up: PB_ROOT=/tmp/dlqbench PGPORT=55441 ../shared/bench/peers/cluster.sh init,
 # then `source bench/lib.sh; preload_dlq`.
@@ -95,19 +95,21 @@ drain)
 	;;
 fail)
 	n=$1 secs=$2; shift 2
-	declare -A rate wal
+	declare -A rate wal cpu
 	for _ in $(seq "$n"); do for v in "$@"; do
 		[ "$v" = floor ] && { echo "the floor has no failure path" >&2; exit 2; }
 		use_variant "$v"; reset_sys "$DLQ_SYS" >/dev/null 2>&1
 		pb_val "SELECT dlq.create_queue('fail', max_attempts => 3)" >/dev/null; pb_val CHECKPOINT >/dev/null
-		l0=$(pb_val "SELECT pg_current_wal_insert_lsn()")
+		l0=$(pb_val "SELECT pg_current_wal_insert_lsn()"); t0=$(cluster_cpu_ticks)
 		pgb "$DLQ_SYS" 4 "$secs" "$SQL/fail_cycle.sql" >/dev/null 2>&1
+		sleep 1; t1=$(cluster_cpu_ticks)
 		read -r dead bytes < <(pb_val "SELECT count(*), pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$l0') FROM dlq.dead_letter" | tr '|' ' ')
+		cpu[$v]="${cpu[$v]:-} $(calc "round(($t1 - $t0) / $HZ * 1e6 / max($dead, 1))")"
 		rate[$v]="${rate[$v]:-} $(( dead / secs ))"; wal[$v]="${wal[$v]:-} $(calc "round($bytes / max($dead, 1))")"
 		log "$v $(( dead / secs ))"
 	done; done
 	for v in "$@"; do
-		echo "$v: dead letters/s [${rate[$v]} ] median $(echo "${rate[$v]}" | median); WAL B/dead letter [${wal[$v]} ] median $(echo "${wal[$v]}" | median)"
+		echo "$v: dead letters/s [${rate[$v]} ] median $(echo "${rate[$v]}" | median); WAL B/dead letter [${wal[$v]} ] median $(echo "${wal[$v]}" | median); CPU µs/dead letter [${cpu[$v]} ] median $(echo "${cpu[$v]}" | median)"
 	done
 	;;
 *) echo "unknown command $cmd" >&2; exit 2 ;;

@@ -24,8 +24,10 @@ mkdir -p "$WORK"
 
 # dlq as it runs in production: in shared_preload_libraries, so that its claim hints (shared memory) are
 # on. Its background sweeper stays off so that only the sweep workload sweeps. Restarts the cluster.
-preload_dlq() {  # [libraries]
-	pb_val "ALTER SYSTEM SET shared_preload_libraries = '${1:-dlq}'" >/dev/null
+preload_dlq() {  # [libraries, comma-separated]
+	# A list setting takes one quoted name per element: 'dlq', 'pg_stat_statements'.
+	local list; list=$(echo "${1:-dlq}" | sed "s/ //g; s/^/'/; s/,/', '/g; s/\$/'/")
+	pb_val "ALTER SYSTEM SET shared_preload_libraries = $list" >/dev/null
 	"$PEERS/cluster.sh" stop >/dev/null && "$PEERS/cluster.sh" start >/dev/null
 	pb_val "ALTER SYSTEM SET dlq.enabled = off" >/dev/null  # known once the library is loaded
 	pb_val "SELECT pg_reload_conf()" >/dev/null

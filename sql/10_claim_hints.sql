@@ -85,6 +85,20 @@ SELECT count(*) AS replayed FROM dlq.reprocess(ARRAY(SELECT id FROM dlq.dead_let
 SELECT kind FROM dlq.claim('hint', 'w5');
 SELECT count(*) AS left_to_claim FROM dlq.claim('hint', 'w6', 100);
 
+-- A claim that takes nothing moves the start as well, to the first entry it sees: here past a
+-- finished job (the queue's first claim only learnt its id) to one that is not due yet. An unknown
+-- queue is still an error.
+SELECT dlq.create_queue('idle');
+SELECT id AS idle_queue FROM dlq.queue WHERE name = 'idle' \gset
+SELECT dlq.enqueue('idle', 'due') > 0 AS enqueued;
+SELECT dlq.enqueue('idle', 'later', run_at => now() + interval '1 hour') > 0 AS enqueued;
+SELECT kind, dlq.complete(job_id, 'w1') FROM dlq.claim('idle', 'w1');
+SELECT (SELECT h.job_id FROM dlq._claim_hint(:idle_queue) AS h) IS NULL AS at_queue_start;
+SELECT count(*) AS claimed FROM dlq.claim('idle', 'w1');
+SELECT j.kind AS hint_at FROM dlq._claim_hint(:idle_queue) AS h JOIN dlq.job AS j ON j.id = h.job_id;
+SELECT count(*) FROM dlq.claim('no-such-queue', 'w1');
+\echo :LAST_ERROR_SQLSTATE
+
 -- Off: claims read from the queue's start and leave the hint where it is.
 SET dlq.claim_hints = off;
 SELECT count(*) FROM dlq.enqueue_many('hint', '[{"kind": "x1"}, {"kind": "x2"}, {"kind": "x3"}]');

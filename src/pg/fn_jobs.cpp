@@ -125,16 +125,15 @@ dlq_claim(PG_FUNCTION_ARGS) {
 	ValidateLeaseArg(fcinfo, 3);
 
 	ConnectSpi();
+	bool queue_exists;
 	uint64 claimed = store::ClaimJobs(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
-	                                  PG_ARGISNULL(3) ? (Datum)0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3));
-	if (claimed > 0) {
+	                                  PG_ARGISNULL(3) ? (Datum)0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3), &queue_exists);
+	if (!queue_exists)
+		dlq::pg::RaiseUnknownQueue(queue);
+	if (claimed > 0)
 		dlq::pg::ReturnSpiRowsAsSet(fcinfo);
-	} else {
-		// Nothing to claim is the common idle case; only then pay for telling an unknown queue apart.
-		if (!store::QueueExists(PG_GETARG_DATUM(0)))
-			dlq::pg::RaiseUnknownQueue(queue);
+	else
 		InitMaterializedSRF(fcinfo, 0);
-	}
 	SPI_finish();
 	return (Datum)0;
 }

@@ -32,9 +32,10 @@ void InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys);
 
 // Leases up to `batch` available jobs of the queue to the worker. Rows in SPI_tuptable, in claim order:
 // job_id, kind, payload, attempt, max_attempts, tenant, enqueued_at, lease_expires_at, then columns of
-// the store's own (ignored by ReturnSpiRowsAsSet). Returns the count of jobs claimed.
-uint64 ClaimJobs(Datum queue_name, Datum worker, Datum batch, Datum lease, bool lease_is_null);
-// Whether the queue exists (used to tell an unknown queue from an empty or paused one).
+// the store's own (ignored by ReturnSpiRowsAsSet). Returns the count of jobs claimed; when it is 0,
+// *queue_exists tells an unknown queue from an empty or paused one.
+uint64 ClaimJobs(Datum queue_name, Datum worker, Datum batch, Datum lease, bool lease_is_null, bool *queue_exists);
+// Whether the queue exists.
 bool QueueExists(Datum queue_name);
 
 bool ExtendLease(Datum job_id, Datum worker, Datum lease, bool lease_is_null);
