@@ -181,10 +181,12 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 // skipped; a hint is used only when the name still resolves to the queue it was read for ($5). The range
 // starts at the probe's (run_at, id), not at its run_at alone, because the jobs of one enqueue_many share
 // a run_at. The scan steps over running jobs (at most workers x batch); claiming sets only unindexed
-// columns, so the update is HOT. Every row carries the queue and the first probe's entry (passed down
-// the recursion), which moves the hint. The queue's row and the first entry travel with the rows rather
-// than through scalar subqueries: each node and subplan costs every call its start-up, and that start-up
-// was a third of the claim's time.
+// columns, so the update is HOT. Every row carries the queue and the first probe's entry (the first row
+// of the recursion), which moves the hint. The queue's row travels down the recursion rather than being
+// read by scalar subqueries: each node and subplan costs every call its start-up, and that start-up was
+// a third of the claim's time. The update finds the picked jobs by `id = ANY (array)`, an index probe
+// whatever the estimates: joined to the picked rows instead, the generic plan (which estimates LIMIT $3
+// as a tenth of the table) hashed the whole table on every claim (regress 11_claim_plan).
 #define DLQ_HINT_PART(param, lowest) "CASE WHEN q.id = $5 THEN " param " ELSE " lowest " END"
 #define DLQ_FIRST_FROM_HINT \
 	DLQ_FIRST_ENTRY("q.id", " AND (j.priority, j.run_at, j.id) >= (" DLQ_HINT_PART("$6", "'-2147483648'::integer") ", " \
@@ -192,15 +194,14 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 	                DLQ_HINT_PART("$8", "'-9223372036854775808'::bigint") ")")
 static KeptStatement claim_jobs = {
     "WITH RECURSIVE prios AS ( "
-    "  SELECT q.id AS queue_id, q.lease, f.pr, f.since, f.since_id, "
-    "         f.pr AS first_pr, f.since AS first_since, f.since_id AS first_id "
+    "  SELECT q.id AS queue_id, q.lease, f.pr, f.since, f.since_id "
     "    FROM dlq.queue AS q CROSS JOIN LATERAL (" DLQ_FIRST_FROM_HINT ") AS f "
     "   WHERE q.name = $1 AND NOT q.paused "
     "  UNION ALL "
-    "  SELECT p.queue_id, p.lease, f.pr, f.since, f.since_id, p.first_pr, p.first_since, p.first_id "
+    "  SELECT p.queue_id, p.lease, f.pr, f.since, f.since_id "
     "    FROM prios AS p CROSS JOIN LATERAL (" DLQ_FIRST_ENTRY("p.queue_id", " AND j.priority > p.pr") ") AS f), "
     "picked AS ( "
-    "  SELECT e.id, p.queue_id, p.lease, p.first_pr, p.first_since, p.first_id FROM prios AS p CROSS JOIN LATERAL ( "
+    "  SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
     "    SELECT j.id FROM dlq.job AS j "
     "     WHERE j.queue_id = p.queue_id AND j.priority = p.pr "
     "       AND " DLQ_DUE_FROM_PROBE "AND j.lease_expires_at IS NULL "
@@ -209,11 +210,12 @@ static KeptStatement claim_jobs = {
     "   LIMIT $3), "
     "claimed AS ( "
     "  UPDATE dlq.job AS j "
-    "     SET attempt = j.attempt + 1, worker = $2, lease_expires_at = now() + coalesce($4, k.lease), "
+    "     SET attempt = j.attempt + 1, worker = $2, lease_expires_at = now() + coalesce($4, f.lease), "
     "         first_attempted_at = coalesce(j.first_attempted_at, now()) "
-    "    FROM picked AS k WHERE j.id = k.id "
+    "    FROM (SELECT * FROM prios LIMIT 1) AS f "
+    "   WHERE j.id = ANY (ARRAY(SELECT id FROM picked)) "
     "  RETURNING j.id, j.kind, j.payload, j.attempt, j.max_attempts, j.tenant, j.enqueued_at, "
-    "            j.lease_expires_at, k.queue_id, k.first_pr, k.first_since, k.first_id, j.priority, j.run_at) "
+    "            j.lease_expires_at, f.queue_id, f.pr, f.since, f.since_id, j.priority, j.run_at) "
     "SELECT * FROM claimed AS c ORDER BY c.priority, c.run_at, c.id",
     8, {TEXTOID, TEXTOID, INT4OID, INTERVALOID, INT4OID, INT4OID, TIMESTAMPTZOID, INT8OID}, nullptr, true};
 
