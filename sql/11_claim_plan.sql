@@ -2,7 +2,7 @@
 -- 20,000 due jobs (analyzed, so the planner knows it is big), a claim returns a few entries of the
 -- primary key and of the claim index, never a scan of either (a plan that joined the picked jobs by
 -- hashing the whole table read all 20,000). Counted in this backend's statistics, as the difference
--- across each call inside a transaction (statistics are not flushed inside one).
+-- across one call (statistics are not flushed inside a statement).
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS dlq CASCADE;
 CREATE EXTENSION dlq;
@@ -11,47 +11,37 @@ SELECT sum((SELECT count(*) FROM dlq.enqueue_many('big', (SELECT jsonb_agg(jsonb
                                                               FROM generate_series(1, 10000)))))
   FROM generate_series(1, 2);
 ANALYZE dlq.job;
-CREATE FUNCTION pg_temp.index_entries_read() RETURNS TABLE (pkey bigint, claim bigint)
-LANGUAGE sql AS $$
-	SELECT pg_stat_get_xact_tuples_returned('dlq.job_pkey'::regclass),
-	       pg_stat_get_xact_tuples_returned('dlq.job_claim_idx'::regclass)
+
+-- Runs one dlq call (a claim, or a failure report) and returns what it did with the index entries
+-- it read from job_pkey and from the claim index.
+CREATE FUNCTION pg_temp.entries_read(call text, OUT result text, OUT pkey bigint, OUT claim bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	pkey0 bigint := pg_stat_get_xact_tuples_returned('dlq.job_pkey'::regclass);
+	claim0 bigint := pg_stat_get_xact_tuples_returned('dlq.job_claim_idx'::regclass);
+BEGIN
+	EXECUTE call INTO result;
+	pkey := pg_stat_get_xact_tuples_returned('dlq.job_pkey'::regclass) - pkey0;
+	claim := pg_stat_get_xact_tuples_returned('dlq.job_claim_idx'::regclass) - claim0;
+END
 $$;
 
-BEGIN;
-SELECT pkey AS pkey0, claim AS claim0 FROM pg_temp.index_entries_read() \gset
-SELECT count(*) AS claimed FROM dlq.claim('big', 'w1');
-SELECT pkey - :pkey0 <= 10 AS pkey_entries_few, claim - :claim0 <= 10 AS claim_entries_few
-  FROM pg_temp.index_entries_read();
-COMMIT;
-
-BEGIN;
-SELECT pkey AS pkey0, claim AS claim0 FROM pg_temp.index_entries_read() \gset
-SELECT count(*) AS claimed FROM dlq.claim('big', 'w1', 100);
-SELECT pkey - :pkey0 <= 200 AS pkey_entries_few, claim - :claim0 <= 200 AS claim_entries_few
-  FROM pg_temp.index_entries_read();
-COMMIT;
+SELECT result AS claimed, pkey <= 10 AS pkey_few, claim <= 10 AS claim_few
+  FROM pg_temp.entries_read($$SELECT count(*) FROM dlq.claim('big', 'w1')$$);
+SELECT result AS claimed, pkey <= 200 AS pkey_few, claim <= 200 AS claim_few
+  FROM pg_temp.entries_read($$SELECT count(*) FROM dlq.claim('big', 'w1', 100)$$);
 
 -- The same for a claim that takes nothing (a paused queue) and for failure reports: a retry, then a
 -- dead letter.
 SELECT dlq.pause_queue('big');
-BEGIN;
-SELECT pkey AS pkey0, claim AS claim0 FROM pg_temp.index_entries_read() \gset
-SELECT count(*) AS claimed FROM dlq.claim('big', 'w2');
-SELECT pkey - :pkey0 <= 10 AS pkey_entries_few, claim - :claim0 <= 10 AS claim_entries_few
-  FROM pg_temp.index_entries_read();
-COMMIT;
+SELECT result AS claimed, pkey <= 10 AS pkey_few, claim <= 10 AS claim_few
+  FROM pg_temp.entries_read($$SELECT count(*) FROM dlq.claim('big', 'w2')$$);
 SELECT dlq.resume_queue('big');
 SELECT dlq.enqueue('big', 'urgent', priority => -1) AS failing \gset
 SELECT job_id = :failing AS claimed_urgent FROM dlq.claim('big', 'w2');
-BEGIN;
-SELECT pkey AS pkey0, claim AS claim0 FROM pg_temp.index_entries_read() \gset
-SELECT dlq.fail(:failing, 'w2', 'boom', retry_in => '0');
-SELECT pkey - :pkey0 <= 10 AS pkey_entries_few FROM pg_temp.index_entries_read();
-COMMIT;
+SELECT result, pkey <= 10 AS pkey_few, claim <= 10 AS claim_few
+  FROM pg_temp.entries_read(format($$SELECT dlq.fail(%s, 'w2', 'boom', retry_in => '0')$$, :failing));
 SELECT job_id = :failing AS claimed_urgent FROM dlq.claim('big', 'w2');
-BEGIN;
-SELECT pkey AS pkey0, claim AS claim0 FROM pg_temp.index_entries_read() \gset
-SELECT dlq.fail(:failing, 'w2', 'boom', retryable => false);
-SELECT pkey - :pkey0 <= 10 AS pkey_entries_few FROM pg_temp.index_entries_read();
-COMMIT;
+SELECT result, pkey <= 10 AS pkey_few, claim <= 10 AS claim_few
+  FROM pg_temp.entries_read(format($$SELECT dlq.fail(%s, 'w2', 'boom', retryable => false)$$, :failing));
 DROP EXTENSION dlq CASCADE;
