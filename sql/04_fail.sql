@@ -147,19 +147,19 @@ SELECT octet_length(errors -> 0 ->> 'error') <= 8192 AS cut, right(errors -> 0 -
 -- Only the lease holder ends a job's last attempt: another worker's report is lease_lost, whether
 -- retryable or not, and the job keeps running; the holder's report dead-letters it.
 SELECT dlq.create_queue('edges', max_attempts => 1);
-SELECT dlq.enqueue('edges', 'last-attempt') AS job_k;
-SELECT job_id, attempt, max_attempts FROM dlq.claim('edges', 'w1');
-SELECT dlq.fail(11, 'w2', 'not mine');
-SELECT dlq.fail(11, 'w2', 'not mine', retryable => false);
-SELECT id, attempt, worker, lease_expires_at IS NOT NULL AS running, errors FROM dlq.job WHERE id = 11;
-SELECT dlq.fail(11, 'w1', 'mine');
-SELECT reason, detected_by, last_error FROM dlq.dead_letters WHERE job_id = 11;
+SELECT dlq.enqueue('edges', 'last-attempt') AS job_k \gset
+SELECT job_id = :job_k AS claimed, attempt, max_attempts FROM dlq.claim('edges', 'w1');
+SELECT dlq.fail(:job_k, 'w2', 'not mine');
+SELECT dlq.fail(:job_k, 'w2', 'not mine', retryable => false);
+SELECT attempt, worker, lease_expires_at IS NOT NULL AS running, errors FROM dlq.job WHERE id = :job_k;
+SELECT dlq.fail(:job_k, 'w1', 'mine');
+SELECT reason, detected_by, last_error FROM dlq.dead_letters WHERE job_id = :job_k;
 
 -- A retry too far to be a timestamp waits forever (run_at infinity) rather than failing the report.
-SELECT dlq.enqueue('edges', 'far', max_attempts => 2) AS job_l;
-SELECT job_id FROM dlq.claim('edges', 'w1');
-SELECT dlq.fail(12, 'w1', 'come back much later', retry_in => '1000000 years');
-SELECT run_at FROM dlq.job WHERE id = 12;
+SELECT dlq.enqueue('edges', 'far', max_attempts => 2) AS job_l \gset
+SELECT job_id = :job_l AS claimed FROM dlq.claim('edges', 'w1');
+SELECT dlq.fail(:job_l, 'w1', 'come back much later', retry_in => '1000000 years');
+SELECT run_at FROM dlq.job WHERE id = :job_l;
 
 -- dlq._retry_at, the retry time fail() computes in its update. With unit_random 0.5 the jitter
 -- factor is exactly 1: attempt 3 of base 10 s waits 40 s, capped by the max; retry_in wins.
@@ -169,6 +169,13 @@ SELECT dlq._retry_at(3, '10 seconds', '1 hour', 0.5, NULL) - now() AS third_atte
        dlq._retry_at(9, '10 seconds', '1 minute', 0.999, NULL) - now() AS capped_high_jitter,
        dlq._retry_at(1, '10 seconds', '1 minute', 0, NULL) - now() AS low_jitter,
        dlq._retry_at(3, '10 seconds', '1 hour', 0.5, '2 minutes') - now() AS retry_in;
+-- Just past the last valid timestamp (an hour beyond it, short of overflowing the arithmetic) is
+-- infinity too; an hour before it is a valid time.
+SELECT extract(epoch FROM now() - '2000-01-01 00:00:00+00') AS since_2000 \gset
+SELECT dlq._retry_at(1, '1 second', '1 second', 0.5,
+                     make_interval(secs => 9223371331200 - :since_2000 + 3600)) AS past_the_end,
+       dlq._retry_at(1, '1 second', '1 second', 0.5,
+                     make_interval(secs => 9223371331200 - :since_2000 - 3600)) < 'infinity' AS before_the_end;
 COMMIT;
 SELECT dlq._retry_at(1, '10 seconds', '1 minute', 0.5, '-1 second');
 \echo :LAST_ERROR_SQLSTATE

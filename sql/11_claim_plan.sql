@@ -31,8 +31,14 @@ SELECT result AS claimed, pkey <= 10 AS pkey_few, claim <= 10 AS claim_few
 SELECT result AS claimed, pkey <= 200 AS pkey_few, claim <= 200 AS claim_few
   FROM pg_temp.entries_read($$SELECT count(*) FROM dlq.claim('big', 'w1', 100)$$);
 
--- The same for a claim that takes nothing (a paused queue) and for failure reports: a retry, then a
--- dead letter.
+-- The same for claims that take nothing: from a queue whose jobs are all for later (the claim runs to
+-- its end, then the probe), and from a paused queue (only the probe reads). Then failure reports: a
+-- retry, then a dead letter.
+SELECT dlq.create_queue('later');
+SELECT count(*) FROM dlq.enqueue_many('later', (SELECT jsonb_agg(jsonb_build_object('kind', 'k',
+                                                    'run_at', now() + interval '1 day')) FROM generate_series(1, 10)));
+SELECT result AS claimed, pkey <= 10 AS pkey_few, claim <= 10 AS claim_few
+  FROM pg_temp.entries_read($$SELECT count(*) FROM dlq.claim('later', 'w2')$$);
 SELECT dlq.pause_queue('big');
 SELECT result AS claimed, pkey <= 10 AS pkey_few, claim <= 10 AS claim_few
   FROM pg_temp.entries_read($$SELECT count(*) FROM dlq.claim('big', 'w2')$$);
