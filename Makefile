@@ -12,7 +12,7 @@ DATA       = $(wildcard src/sql/updates/dlq--*--*.sql)
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -Isrc
-PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register -Wno-missing-field-initializers $(DLQ_WERROR)
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-register -Wno-missing-field-initializers $(DLQ_WERROR) $(DLQ_CXXFLAGS)
 SHLIB_LINK  = -lstdc++
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
