@@ -192,6 +192,9 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 	DLQ_FIRST_ENTRY("q.id", " AND (j.priority, j.run_at, j.id) >= (" DLQ_HINT_PART("$6", "'-2147483648'::integer") ", " \
 	                DLQ_HINT_PART("$7", "'-infinity'::timestamptz") ", " \
 	                DLQ_HINT_PART("$8", "'-9223372036854775808'::bigint") ")")
+// The claim and the probe after an empty claim take the same arguments: queue name, worker, batch, lease,
+// then the hint's queue id and key.
+#define DLQ_CLAIM_ARG_TYPES {TEXTOID, TEXTOID, INT4OID, INTERVALOID, INT4OID, INT4OID, TIMESTAMPTZOID, INT8OID}
 static KeptStatement claim_jobs = {
     "WITH RECURSIVE prios AS ( "
     "  SELECT q.id AS queue_id, q.lease, f.pr, f.since, f.since_id "
@@ -217,7 +220,7 @@ static KeptStatement claim_jobs = {
     "  RETURNING j.id, j.kind, j.payload, j.attempt, j.max_attempts, j.tenant, j.enqueued_at, "
     "            j.lease_expires_at, f.queue_id, f.pr, f.since, f.since_id, j.priority, j.run_at) "
     "SELECT * FROM claimed AS c ORDER BY c.priority, c.run_at, c.id",
-    8, {TEXTOID, TEXTOID, INT4OID, INTERVALOID, INT4OID, INT4OID, TIMESTAMPTZOID, INT8OID}, nullptr, true};
+    8, DLQ_CLAIM_ARG_TYPES, nullptr, true};
 
 // A claim that took nothing: whether the queue exists, and the first entry from the hint that a fresh
 // snapshot sees (null when there is none), which moves the hint like a claim's first probe. Waiting
@@ -226,7 +229,7 @@ static KeptStatement probe_queue = {
     "SELECT q.id, f.pr, f.since, f.since_id "
     "  FROM dlq.queue AS q LEFT JOIN LATERAL (" DLQ_FIRST_FROM_HINT ") AS f ON true "
     " WHERE q.name = $1",
-    8, {TEXTOID, TEXTOID, INT4OID, INTERVALOID, INT4OID, INT4OID, TIMESTAMPTZOID, INT8OID}, nullptr, true};
+    8, DLQ_CLAIM_ARG_TYPES, nullptr, true};
 
 static KeptStatement queue_exists = {"SELECT 1 FROM dlq.queue WHERE name = $1", 1, {TEXTOID}, nullptr};
 
