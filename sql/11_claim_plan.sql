@@ -51,3 +51,29 @@ SELECT job_id = :failing AS claimed_urgent FROM dlq.claim('big', 'w2');
 SELECT result, pkey <= 10 AS pkey_few, claim <= 10 AS claim_few
   FROM pg_temp.entries_read(format($$SELECT dlq.fail(%s, 'w2', 'boom', retryable => false)$$, :failing));
 DROP EXTENSION dlq CASCADE;
+
+-- A drained queue, analyzed while empty: the statistics then say the table holds no row whatever its
+-- size, and the planner costs a scan of the whole claim index (whose last column is id) like a primary
+-- key probe. Lookups by id must still read the primary key only: the claim index serves statements
+-- that constrain queue_id (its predicate), so a completion, a heartbeat or a failure report reads none of
+-- its entries. (Before the predicate, each of them read the claim index from end to end.)
+CREATE EXTENSION dlq;
+SELECT dlq.create_queue('drained');
+SELECT sum((SELECT count(*) FROM dlq.enqueue_many('drained', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
+                                                                  FROM generate_series(1, 10000)))))
+  FROM generate_series(1, 2);
+DELETE FROM dlq.job;
+ANALYZE dlq.job;
+SELECT reltuples FROM pg_class WHERE oid = 'dlq.job'::regclass;
+SELECT count(*) FROM dlq.enqueue_many('drained', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
+                                                    FROM generate_series(1, 5)));
+SELECT array_agg(job_id ORDER BY job_id) AS ids FROM dlq.claim('drained', 'w3', 5) \gset
+SELECT result, pkey, claim FROM pg_temp.entries_read(format($$SELECT dlq.complete(%s, 'w3')$$, (:'ids'::bigint[])[1]));
+SELECT result, pkey, claim
+  FROM pg_temp.entries_read(format($$SELECT dlq.complete_many(%L, 'w3')$$, (:'ids'::bigint[])[2:3]));
+SELECT result, pkey, claim FROM pg_temp.entries_read(format($$SELECT dlq.heartbeat(%s, 'w3')$$, (:'ids'::bigint[])[4]));
+SELECT result, pkey, claim
+  FROM pg_temp.entries_read(format($$SELECT dlq.fail(%s, 'w3', 'boom', retry_in => '1 hour')$$, (:'ids'::bigint[])[4]));
+SELECT result, pkey, claim
+  FROM pg_temp.entries_read(format($$SELECT dlq.fail(%s, 'w3', 'boom', retryable => false)$$, (:'ids'::bigint[])[5]));
+DROP EXTENSION dlq CASCADE;

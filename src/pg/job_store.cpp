@@ -277,10 +277,13 @@ QueueExists(Datum queue_name) {
 	return ExecKept(&queue_exists, &queue_name, nullptr) == 1;
 }
 
+// Statements that find a job by id read its queue's row in a subquery, not through a join: a join clause
+// on j.queue_id would let the planner probe the claim index per queue instead of the primary key
+// (job_claim_idx's predicate keeps that index to statements that constrain queue_id).
 static KeptStatement extend_lease = {
-    "UPDATE dlq.job AS j SET lease_expires_at = now() + coalesce($3, q.lease) "
-    "  FROM dlq.queue AS q "
-    " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL AND q.id = j.queue_id",
+    "UPDATE dlq.job AS j "
+    "   SET lease_expires_at = now() + coalesce($3, (SELECT q.lease FROM dlq.queue AS q WHERE q.id = j.queue_id)) "
+    " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL",
     3, {INT8OID, TEXTOID, INTERVALOID}, nullptr};
 
 // Generic plan: a pkey probe whatever the statistics, without planning it on every call.
@@ -323,13 +326,12 @@ CompleteJobs(Datum job_ids, Datum worker) {
 // time from that row's attempt and its queue's policy.
 static KeptStatement retry_job = {
     "UPDATE dlq.job AS j "
-    "   SET run_at = dlq._retry_at(j.attempt, q.backoff_base, q.backoff_max, $5, $6), "
+    "   SET run_at = (SELECT dlq._retry_at(j.attempt, q.backoff_base, q.backoff_max, $5, $6) "
+    "                   FROM dlq.queue AS q WHERE q.id = j.queue_id), "
     "       lease_expires_at = NULL, last_error = $3, "
     "       errors = coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(dlq._attempt_record(j.attempt, j.worker, $3, $4)), "
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
-    "  FROM dlq.queue AS q "
     " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL AND j.attempt < j.max_attempts "
-    "   AND q.id = j.queue_id "
     "RETURNING j.id, j.queue_id, j.priority, j.run_at",
     6, {INT8OID, TEXTOID, TEXTOID, JSONBOID, FLOAT8OID, INTERVALOID}, nullptr};
 

@@ -64,7 +64,12 @@ ALTER SEQUENCE dlq.job_id_seq OWNED BY dlq.job.id;
 -- so they are not.) Running jobs stay in this index and claims step over them; there are at most
 -- (workers x batch) of them. The sweeper finds expired leases through this index too: a running job
 -- was due when claimed, so it lies in the run_at <= now() range of its priority.
-CREATE INDEX job_claim_idx ON dlq.job (queue_id, priority, run_at, id);
+-- The predicate is always true (queue_id is NOT NULL), and it is there for the planner: a statement can
+-- use this index only when it constrains queue_id, as every claim-order read does. Without it, a lookup
+-- by id alone (complete, fail, the sweeper's re-checks) could scan this index end to end, its last column
+-- being id: after the table was analyzed nearly empty (a drained queue) the planner costs that scan like
+-- a primary key probe, and chose it (regress 11_claim_plan).
+CREATE INDEX job_claim_idx ON dlq.job (queue_id, priority, run_at, id) WHERE queue_id IS NOT NULL;
 -- Retries past their recovery window, for the sweeper.
 CREATE INDEX job_first_failed_idx ON dlq.job (first_failed_at) WHERE first_failed_at IS NOT NULL;
 -- At most one live job per (queue, dedup_key).
