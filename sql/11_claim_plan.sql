@@ -76,4 +76,19 @@ SELECT result, pkey, claim
   FROM pg_temp.entries_read(format($$SELECT dlq.fail(%s, 'w3', 'boom', retry_in => '1 hour')$$, (:'ids'::bigint[])[4]));
 SELECT result, pkey, claim
   FROM pg_temp.entries_read(format($$SELECT dlq.fail(%s, 'w3', 'boom', retryable => false)$$, (:'ids'::bigint[])[5]));
+-- The sweep in the same state, with 20,000 jobs for tomorrow and two expired leases: the rescue reads
+-- the primary key for those two only (joined to them, it read the whole table).
+DO $$
+BEGIN
+	FOR i IN 1..2 LOOP
+		PERFORM count(*) FROM dlq.enqueue_many('drained', (SELECT jsonb_agg(jsonb_build_object('kind', 'k',
+		            'run_at', now() + interval '1 day')) FROM generate_series(1, 10000)));
+	END LOOP;
+END
+$$;
+SELECT count(*) FROM dlq.enqueue_many('drained', '[{"kind": "k"}, {"kind": "k"}]');
+SELECT count(*) FROM dlq.claim('drained', 'w3', 2, lease => '1 millisecond');
+SELECT pg_sleep(0.05);
+SELECT result, pkey <= 10 AS pkey_few
+  FROM pg_temp.entries_read($$SELECT string_agg(outcome || ' ' || count, ', ' ORDER BY outcome) FROM dlq.sweep()$$);
 DROP EXTENSION dlq CASCADE;

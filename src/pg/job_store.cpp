@@ -486,7 +486,8 @@ static KeptStatement find_expired = {
 // cleared in one pass over the index rather than rescanned per batch). The lost lease is recorded as
 // an attempt that ended with "lease expired". SKIP LOCKED leaves alone a job whose worker
 // is completing or failing it right now, and the lease is re-checked on the locked row, so a
-// heartbeat that just extended it wins.
+// heartbeat that just extended it wins. The update finds the locked jobs by `id = ANY (array)`, primary key
+// probes whatever the statistics: joined to them instead, a table analyzed nearly empty was read whole.
 static KeptStatement rescue_expired = {
     "WITH expired AS ( "
     "  SELECT j.id FROM dlq.job AS j "
@@ -497,7 +498,7 @@ static KeptStatement rescue_expired = {
     "       errors = coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(dlq._attempt_record(j.attempt, j.worker, "
     "                'lease expired', jsonb_build_object('sweep_id', $3, 'lease_expired_at', j.lease_expires_at))), "
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
-    "  FROM expired WHERE j.id = expired.id "
+    " WHERE j.id = ANY (ARRAY(SELECT id FROM expired)) "
     "RETURNING j.id, j.queue_id, j.priority, j.run_at",
     3, {INT8ARRAYOID, INT4OID, INT8OID}, nullptr};
 
