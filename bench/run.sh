@@ -8,14 +8,14 @@
 #     -q  quick smoke run: 1 round, 5 s, small preloads, the floor as the only peer, label "smoke"
 #     -S  peer systems of the harness ("minimal pgq pgboss graphile"); dlq is always added
 #     -W  peer workloads ("W1c W2c W3")
-#     -p  parts ("peers failure wal held depth sweep pgss"; pgss restarts the cluster, so it runs last)
+#     -p  parts ("peers failure wal held depth sweep stats pgss"; pgss restarts the cluster, so it runs last)
 #     -l  label for the results file and its title (for example "noisy")
 #   Environment: HOLD=300 (held snapshot, s), BUCKET=30, DEPTHS="10000 1000000 10000000", DUE=200000,
 #   LEASES=1000000, PRELOAD=200000 (W3), PB_ROOT=/tmp/dlqbench, PGPORT=55441, KEEP_CLUSTER=1.
 source "$(dirname "${BASH_SOURCE[0]}")/../test/scripts/common.sh"
 CMDLINE="bench/run.sh$(printf ' %q' "$@")"
 
-ROUNDS="" DUR="" QUICK=0 PEER_SYSTEMS="" WORKLOADS="W1c W2c W3" LABEL="" PARTS="peers failure wal held depth sweep pgss"
+ROUNDS="" DUR="" QUICK=0 PEER_SYSTEMS="" WORKLOADS="W1c W2c W3" LABEL="" PARTS="peers failure wal held depth sweep stats pgss"
 while getopts "r:d:qS:W:p:l:" o; do
 	case $o in r) ROUNDS=$OPTARG;; d) DUR=$OPTARG;; q) QUICK=1;; S) PEER_SYSTEMS=$OPTARG;; W) WORKLOADS=$OPTARG;;
 		p) PARTS=$OPTARG;; l) LABEL=$OPTARG;; *) sed -n '5,13p' "$0" >&2; exit 2;; esac
@@ -100,6 +100,7 @@ part wal dlq_part wal
 part held dlq_part held_snapshot
 part depth dlq_part depth
 part sweep dlq_part sweep
+part stats dlq_part analyze
 part pgss dlq_part pgss
 
 echo >> "$OUT"
