@@ -181,3 +181,13 @@ SELECT dlq._retry_at(1, '10 seconds', '1 minute', 0.5, '-1 second');
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq._retry_at(NULL, '10 seconds', '1 minute', 0.5, NULL);
 \echo :LAST_ERROR_SQLSTATE
+
+-- A running job whose queue's row is gone (an enqueue and a claim that raced a forced drop_queue): the
+-- heartbeat does not extend it (the job keeps its lease) and a failure report finds no lease to honour.
+SELECT dlq.create_queue('orphan');
+SELECT dlq.enqueue('orphan', 'k') AS job_o \gset
+SELECT job_id = :job_o AS claimed FROM dlq.claim('orphan', 'w1');
+DELETE FROM dlq.queue WHERE name = 'orphan';
+SELECT dlq.heartbeat(:job_o, 'w1');
+SELECT lease_expires_at IS NOT NULL AS still_leased FROM dlq.job WHERE id = :job_o;
+SELECT dlq.fail(:job_o, 'w1', 'boom');

@@ -7,22 +7,35 @@
 DROP EXTENSION IF EXISTS dlq CASCADE;
 CREATE EXTENSION dlq;
 SELECT dlq.create_queue('big');
-SELECT sum((SELECT count(*) FROM dlq.enqueue_many('big', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
-                                                              FROM generate_series(1, 10000)))))
-  FROM generate_series(1, 2);
+CREATE PROCEDURE pg_temp.enqueue_jobs(queue text, batches integer, run_at timestamptz DEFAULT now())
+LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1..batches LOOP
+		PERFORM count(*) FROM dlq.enqueue_many(queue, (SELECT jsonb_agg(jsonb_build_object('kind', 'k', 'run_at', run_at))
+		                                                 FROM generate_series(1, 10000)));
+	END LOOP;
+END
+$$;
+CALL pg_temp.enqueue_jobs('big', 2);
+SELECT count(*) FROM dlq.job;
 ANALYZE dlq.job;
 
 -- Runs one dlq call (a claim, or a failure report) and returns what it did with the index entries
--- it read from job_pkey and from the claim index.
-CREATE FUNCTION pg_temp.entries_read(call text, OUT result text, OUT pkey bigint, OUT claim bigint)
+-- it read from job_pkey and from the claim index (entries that met the scan's conditions), and the
+-- claim index's blocks it visited (a scan whose condition is on the index's last column alone returns
+-- few entries but visits every block).
+CREATE FUNCTION pg_temp.entries_read(call text, OUT result text, OUT pkey bigint, OUT claim bigint,
+                                     OUT claim_blocks bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
 	pkey0 bigint := pg_stat_get_xact_tuples_returned('dlq.job_pkey'::regclass);
 	claim0 bigint := pg_stat_get_xact_tuples_returned('dlq.job_claim_idx'::regclass);
+	blocks0 bigint := pg_stat_get_xact_blocks_fetched('dlq.job_claim_idx'::regclass);
 BEGIN
 	EXECUTE call INTO result;
 	pkey := pg_stat_get_xact_tuples_returned('dlq.job_pkey'::regclass) - pkey0;
 	claim := pg_stat_get_xact_tuples_returned('dlq.job_claim_idx'::regclass) - claim0;
+	claim_blocks := pg_stat_get_xact_blocks_fetched('dlq.job_claim_idx'::regclass) - blocks0;
 END
 $$;
 
@@ -59,36 +72,34 @@ DROP EXTENSION dlq CASCADE;
 -- its entries. (Before the predicate, each of them read the claim index from end to end.)
 CREATE EXTENSION dlq;
 SELECT dlq.create_queue('drained');
-SELECT sum((SELECT count(*) FROM dlq.enqueue_many('drained', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
-                                                                  FROM generate_series(1, 10000)))))
-  FROM generate_series(1, 2);
+CALL pg_temp.enqueue_jobs('drained', 2);
 DELETE FROM dlq.job;
 ANALYZE dlq.job;
 SELECT reltuples FROM pg_class WHERE oid = 'dlq.job'::regclass;
 SELECT count(*) FROM dlq.enqueue_many('drained', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
                                                     FROM generate_series(1, 5)));
-SELECT array_agg(job_id ORDER BY job_id) AS ids FROM dlq.claim('drained', 'w3', 5) \gset
-SELECT result, pkey, claim FROM pg_temp.entries_read(format($$SELECT dlq.complete(%s, 'w3')$$, (:'ids'::bigint[])[1]));
-SELECT result, pkey, claim
+-- The claim itself steps over the 20,000 deleted jobs' entries once, from the queue's start, and reads
+-- the primary key for the 5 jobs it takes.
+SELECT result, pkey <= 10 AS pkey_few, claim_blocks < 200 AS claim_blocks_few
+  FROM pg_temp.entries_read($$SELECT array_agg(job_id ORDER BY job_id) FROM dlq.claim('drained', 'w3', 5)$$) \gset
+SELECT :'pkey_few' AS pkey_few, :'claim_blocks_few' AS claim_blocks_few;
+SELECT :'result' AS ids \gset
+SELECT result, pkey, claim, claim_blocks FROM pg_temp.entries_read(format($$SELECT dlq.complete(%s, 'w3')$$, (:'ids'::bigint[])[1]));
+SELECT result, pkey, claim, claim_blocks
   FROM pg_temp.entries_read(format($$SELECT dlq.complete_many(%L, 'w3')$$, (:'ids'::bigint[])[2:3]));
-SELECT result, pkey, claim FROM pg_temp.entries_read(format($$SELECT dlq.heartbeat(%s, 'w3')$$, (:'ids'::bigint[])[4]));
-SELECT result, pkey, claim
+SELECT result, pkey, claim, claim_blocks FROM pg_temp.entries_read(format($$SELECT dlq.heartbeat(%s, 'w3')$$, (:'ids'::bigint[])[4]));
+SELECT result, pkey, claim, claim_blocks
   FROM pg_temp.entries_read(format($$SELECT dlq.fail(%s, 'w3', 'boom', retry_in => '1 hour')$$, (:'ids'::bigint[])[4]));
-SELECT result, pkey, claim
+SELECT result, pkey, claim, claim_blocks
   FROM pg_temp.entries_read(format($$SELECT dlq.fail(%s, 'w3', 'boom', retryable => false)$$, (:'ids'::bigint[])[5]));
 -- The sweep in the same state, with 20,000 jobs for tomorrow and two expired leases: the rescue reads
--- the primary key for those two only (joined to them, it read the whole table).
-DO $$
-BEGIN
-	FOR i IN 1..2 LOOP
-		PERFORM count(*) FROM dlq.enqueue_many('drained', (SELECT jsonb_agg(jsonb_build_object('kind', 'k',
-		            'run_at', now() + interval '1 day')) FROM generate_series(1, 10000)));
-	END LOOP;
-END
-$$;
+-- the primary key for those two only (joined to them, it read the whole table), and the claim index is
+-- read for the due range only (the deleted jobs' entries; without its predicate, the lookups by id visited
+-- the whole index).
+CALL pg_temp.enqueue_jobs('drained', 2, now() + interval '1 day');
 SELECT count(*) FROM dlq.enqueue_many('drained', '[{"kind": "k"}, {"kind": "k"}]');
 SELECT count(*) FROM dlq.claim('drained', 'w3', 2, lease => '1 millisecond');
 SELECT pg_sleep(0.05);
-SELECT result, pkey <= 10 AS pkey_few
+SELECT result, pkey <= 10 AS pkey_few, claim_blocks < 200 AS claim_blocks_few
   FROM pg_temp.entries_read($$SELECT string_agg(outcome || ' ' || count, ', ' ORDER BY outcome) FROM dlq.sweep()$$);
 DROP EXTENSION dlq CASCADE;

@@ -277,13 +277,16 @@ QueueExists(Datum queue_name) {
 	return ExecKept(&queue_exists, &queue_name, nullptr) == 1;
 }
 
-// Statements that find a job by id read its queue's row in a subquery, not through a join: a join clause
-// on j.queue_id would let the planner probe the claim index per queue instead of the primary key
-// (job_claim_idx's predicate keeps that index to statements that constrain queue_id).
+// Statements that find a job by id read its queue's row in scalar subqueries, not through a join (nor
+// EXISTS, which the planner turns into one): a join clause on j.queue_id would let the planner probe the
+// claim index per queue instead of the primary key (job_claim_idx's predicate keeps that index to
+// statements that constrain queue_id). DLQ_QUEUE_ROW_EXISTS keeps what the join did when the queue's row
+// is gone (a forced drop_queue running): the job matches nothing.
+#define DLQ_QUEUE_ROW_EXISTS "coalesce((SELECT true FROM dlq.queue AS q WHERE q.id = j.queue_id), false)"
 static KeptStatement extend_lease = {
     "UPDATE dlq.job AS j "
     "   SET lease_expires_at = now() + coalesce($3, (SELECT q.lease FROM dlq.queue AS q WHERE q.id = j.queue_id)) "
-    " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL",
+    " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL AND " DLQ_QUEUE_ROW_EXISTS,
     3, {INT8OID, TEXTOID, INTERVALOID}, nullptr};
 
 // Generic plan: a pkey probe whatever the statistics, without planning it on every call.
@@ -332,6 +335,7 @@ static KeptStatement retry_job = {
     "       errors = coalesce(j.errors, '[]'::jsonb) || jsonb_build_array(dlq._attempt_record(j.attempt, j.worker, $3, $4)), "
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
     " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL AND j.attempt < j.max_attempts "
+    "   AND " DLQ_QUEUE_ROW_EXISTS " "
     "RETURNING j.id, j.queue_id, j.priority, j.run_at",
     6, {INT8OID, TEXTOID, TEXTOID, JSONBOID, FLOAT8OID, INTERVALOID}, nullptr};
 
