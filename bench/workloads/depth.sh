@@ -3,7 +3,8 @@
 # preloaded with dlq.enqueue_many 10,000 per call. For each depth, on queue 'default':
 #   empty    median time of a claim when nothing is due (what an idle worker pays per poll);
 #   W1c      4 clients enqueue 1 → claim 1 → complete, beside the future backlog (few jobs due);
-#   claim    DUE more jobs due now are added, then 4 clients claim 1 + complete (no enqueue).
+#   claim    the jobs due now are brought up to DUE before each round, then 4 clients claim 1 + complete
+#            (no enqueue).
 # W1c and claim run DEPTH_ROUNDS times each (default 3) and the summary takes their medians: one 10 s run
 # on this shared machine varies by ±15%, as much as the 90% target allows.
 #   DEPTHS="10000 1000000 10000000" DUE=200000 DUR=15 DEPTH_ROUNDS=3 bash bench/workloads/depth.sh   (markdown on stdout)
@@ -21,9 +22,10 @@ enqueue_bulk() {  # n delay -> seconds taken
 }
 
 # DEPTH_ROUNDS measured runs of one pgbench script; their rates, space-separated, in RATES.
-rounds() {  # workload variant script log-name note-function
+rounds() {  # workload variant script log-name note-function [before-round-function]
 	local r; RATES=""
 	for r in $(seq "$DEPTH_ROUNDS"); do
+		[ -z "${6:-}" ] || "$6"
 		pb_val "CHECKPOINT" >/dev/null
 		m_begin "$DLQ_SYS"
 		pgb "$DLQ_SYS" 4 "$DUR" "$3" > "$WORK/depth-$4-$r.log" 2>&1
@@ -32,7 +34,11 @@ rounds() {  # workload variant script log-name note-function
 	done
 }
 preload_note() { echo "preload ${pre} s"; }
-due_left_note() { echo "$(pb_val "SELECT count(*) FROM dlq.job WHERE run_at <= now()") due left"; }
+# Jobs due now in the queue (through the claim index: a count without queue_id would read the table).
+due_now() { pb_val "SELECT count(*) FROM dlq.job WHERE queue_id = (SELECT id FROM dlq.queue WHERE name = 'default') AND run_at <= now()"; }
+due_left_note() { echo "$(due_now) due left"; }
+# Before each claim round: the due jobs back up to DUE, so that no round runs out before its end.
+topup_due() { local due; due=$(due_now); [ "$due" -ge "$DUE" ] || enqueue_bulk $(( DUE - due )) '0' >/dev/null; }
 
 echo "### Depth: rate with N jobs queued for tomorrow"
 echo
@@ -46,9 +52,8 @@ for n in $DEPTHS; do
 	rounds depth-W1c "$n future; enqueue → claim → complete, 4 clients" "$(cycle_script "$DLQ_SYS" 1)" \
 		"$n-w1c" preload_note
 	w1c[$n]=$(echo "$RATES" | median) w1c_all[$n]=$RATES
-	pre=$(enqueue_bulk "$DUE" '0')
 	rounds depth-claim "$n future + $DUE due; claim 1 → complete, 4 clients" "$(consume_script "$DLQ_SYS" 1)" \
-		"$n-claim" due_left_note
+		"$n-claim" due_left_note topup_due
 	claim[$n]=$(echo "$RATES" | median) claim_all[$n]=$RATES
 done
 echo
