@@ -179,7 +179,9 @@ SELECT queue, reason, last_hour, last_day FROM dlq.dead_letter_rate ORDER BY que
 -- A dead letter older than an hour counts for the day only; older than a day, not at all.
 -- (Test set-up as the superuser: the rows are moved back in time directly, into a partition made for
 -- them.)
-SELECT dlq._ensure_dead_letter_partition(now() - interval '2 days') > now() - interval '2 days' AS partition_made;
+-- Both times get their partition: two hours ago is yesterday's partition in the first two hours of a UTC day.
+SELECT dlq._ensure_dead_letter_partition(now() - interval '2 days') > now() - interval '2 days'
+       AND dlq._ensure_dead_letter_partition(now() - interval '2 hours') > now() - interval '2 hours' AS partition_made;
 UPDATE dlq.dead_letter SET dead_lettered_at = now() - interval '2 hours' WHERE job_id = 8;
 UPDATE dlq.dead_letter SET dead_lettered_at = now() - interval '2 days' WHERE job_id = 9;
 SELECT queue, reason, last_hour, last_day FROM dlq.dead_letter_rate WHERE queue IN ('q1', 'q2') ORDER BY queue, reason;
