@@ -1,12 +1,14 @@
-// Claim hints in shared memory. One spinlock guards the table: every operation under it is a few
-// comparisons, and nothing under it can raise an error.
+// Claim hints and lease bounds in shared memory. One spinlock guards the table: every operation under
+// it is a few comparisons, and nothing under it can raise an error.
 #include <cstring>
 
 #include "core/claim_hint.hpp"
+#include "core/sweep_bound.hpp"
 #include "core/validation.hpp"
 #include "pg/claim_hint.hpp"
 
 #include "pg/guc.hpp"
+#include "pg/spi_util.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -24,17 +26,26 @@ namespace {
 constexpr int kSlots = 512;              // queues (of every database) that can have a hint
 constexpr int kOpenSlotsPerBackend = 16; // queues one transaction may write before it counts as unknown
 constexpr int kCachedQueues = 8;
+constexpr int kDatabases = 64;           // databases whose sweeps can be bounded
 
 struct Slot {
 	Oid database; // InvalidOid: free. Slots are never freed: a dropped queue's slot is only wasted.
 	int32 queue_id;
 	core::ClaimHint hint;
+	core::LeaseBound lease_bound; // see core/sweep_bound.hpp
+};
+
+struct Database {
+	Oid database; // InvalidOid: free
+	core::SweepState sweep;
 };
 
 struct Table {
 	slock_t lock;
 	core::ClaimHint unknown; // writes outside the API: its counts gate every hint
+	bool untracked;          // a claim found no free slot for its lease bound: no sweep is bounded
 	Slot slots[kSlots];
+	Database databases[kDatabases];
 };
 
 Table *table = nullptr;
@@ -46,6 +57,7 @@ shmem_startup_hook_type previous_startup_hook = nullptr;
 int open_slots[kOpenSlotsPerBackend];
 int open_slot_count = 0;
 bool open_unknown = false;
+int open_sweep_database = -1; // the database whose sweeps this transaction's unknown writes unbounded
 bool api_write = false;
 bool callbacks_registered = false;
 
@@ -76,8 +88,11 @@ StartSharedMemory() {
 	if (!found) {
 		SpinLockInit(&table->lock);
 		table->unknown = core::ClaimHint{};
+		table->untracked = false;
 		for (Slot &slot : table->slots)
-			slot = Slot{InvalidOid, 0, core::ClaimHint{}};
+			slot = Slot{InvalidOid, 0, core::ClaimHint{}, core::LeaseBound{}};
+		for (Database &database : table->databases)
+			database = Database{InvalidOid, core::SweepState{}};
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -97,6 +112,23 @@ FindSlot(int32 queue_id, bool create) {
 			slot.database = MyDatabaseId;
 			slot.queue_id = queue_id;
 			slot.hint = core::ClaimHint{};
+			slot.lease_bound = core::LeaseBound{};
+			return index;
+		}
+	}
+	return -1;
+}
+
+// Under the lock. This database's sweep state, created when absent; -1 when the array is full.
+int
+FindDatabase() {
+	for (int index = 0; index < kDatabases; index++) {
+		Database &database = table->databases[index];
+		if (database.database == MyDatabaseId)
+			return index;
+		if (database.database == InvalidOid) {
+			database.database = MyDatabaseId;
+			database.sweep = core::SweepState{};
 			return index;
 		}
 	}
@@ -112,6 +144,14 @@ NoteUnknownWriteLocked() {
 	for (Slot &slot : table->slots)
 		if (slot.database == MyDatabaseId)
 			slot.hint.start = core::kLowestClaimKey;
+	// It may also have made jobs running above the lease bounds (an insert of a running job, a moved key).
+	int database = FindDatabase();
+	if (database < 0) {
+		table->untracked = true;
+		return;
+	}
+	core::NoteUnknownSweepWrite(table->databases[database].sweep, open_sweep_database < 0);
+	open_sweep_database = database;
 }
 
 // A transaction's end (commit or abort): it is no longer an open writer. Runs after the transaction
@@ -129,6 +169,8 @@ EndTransaction(XactEvent event, void *) {
 				core::EndWriter(table->slots[open_slots[i]].hint);
 			if (open_unknown)
 				core::EndWriter(table->unknown);
+			if (open_sweep_database >= 0)
+				core::EndUnknownSweepWriter(table->databases[open_sweep_database].sweep);
 			SpinLockRelease(&table->lock);
 		}
 		break;
@@ -142,6 +184,7 @@ EndTransaction(XactEvent event, void *) {
 	}
 	open_slot_count = 0;
 	open_unknown = false;
+	open_sweep_database = -1;
 	api_write = false;
 }
 
@@ -312,6 +355,132 @@ FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const cor
 	SpinLockRelease(&table->lock);
 }
 
+// ---- lease bounds (core/sweep_bound.hpp) ------------------------------------------------------------
+
+void
+NoteLeasedRows(int32 queue_id, int id_column, int priority_column, int run_at_column) {
+	if (table == nullptr || SPI_processed == 0)
+		return;
+	// Rows come in claim order, so the last row of each priority is that priority's highest key. Keys
+	// are read outside the lock; a claim over more priorities than a bound holds overflows it anyway.
+	core::ClaimKey highest[core::kMaxBoundedPriorities + 1];
+	int count = 0;
+	bool isnull;
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	for (uint64 row = 0; row < SPI_processed; row++) {
+		HeapTuple tuple = SPI_tuptable->vals[row];
+		core::ClaimKey key;
+		key.priority = DatumGetInt32(SPI_getbinval(tuple, desc, priority_column, &isnull));
+		key.run_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, run_at_column, &isnull));
+		key.id = DatumGetInt64(SPI_getbinval(tuple, desc, id_column, &isnull));
+		if (count > 0 && highest[count - 1].priority == key.priority)
+			highest[count - 1] = key;
+		else if (count < core::kMaxBoundedPriorities + 1)
+			highest[count++] = key;
+	}
+	SpinLockAcquire(&table->lock);
+	int index = FindSlot(queue_id, true);
+	if (index < 0)
+		table->untracked = true;
+	else
+		for (int i = 0; i < count; i++)
+			core::RaiseLeaseBound(table->slots[index].lease_bound, highest[i]);
+	SpinLockRelease(&table->lock);
+}
+
+void
+BeginSweep(int64 full_pass_interval_us, SweepPlan *out) {
+	*out = SweepPlan{true, false, -1, {}};
+	if (table == nullptr)
+		return;
+	TimestampTz now = GetCurrentTimestamp();
+	SpinLockAcquire(&table->lock);
+	int database = FindDatabase();
+	if (database >= 0 && !table->untracked) {
+		bool overflow = false;
+		for (const Slot &slot : table->slots)
+			overflow = overflow || (slot.database == MyDatabaseId && slot.lease_bound.overflow);
+		core::SweepState &state = table->databases[database].sweep;
+		out->full = overflow || core::NeedsFullPass(state, now, full_pass_interval_us);
+		out->may_bound = !overflow;
+		out->database = database;
+		out->begun = core::BeginFullPass(state, now);
+	}
+	SpinLockRelease(&table->lock);
+	// Only a snapshot taken after this point counts for the full pass.
+	out->may_bound = out->may_bound && !IsolationUsesXactSnapshot();
+}
+
+void
+NoteRunningRows(const SweepPlan *plan) {
+	if (table == nullptr || plan->database < 0)
+		return;
+	bool isnull;
+	for (uint64 row = 0; row < SPI_processed; row++) {
+		int32 queue_id = SpiInt32(row, 1, &isnull);
+		if (isnull)
+			continue; // no running job
+		core::ClaimKey key;
+		key.priority = SpiInt32(row, 2, &isnull);
+		key.run_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 3, &isnull));
+		key.id = SpiInt64(row, 4, &isnull);
+		SpinLockAcquire(&table->lock);
+		int index = FindSlot(queue_id, true);
+		if (index < 0)
+			table->untracked = true;
+		else
+			core::RaiseLeaseBound(table->slots[index].lease_bound, key);
+		SpinLockRelease(&table->lock);
+	}
+}
+
+bool
+FinishFullPass(const SweepPlan *plan) {
+	if (table == nullptr || plan->database < 0 || !plan->may_bound)
+		return false;
+	SpinLockAcquire(&table->lock);
+	bool bounded = !table->untracked && core::FinishFullPass(table->databases[plan->database].sweep, plan->begun);
+	SpinLockRelease(&table->lock);
+	return bounded;
+}
+
+void
+CollectLeaseBounds(int32 queue_id, LeaseBounds *out) {
+	// Copied under the lock into room allocated before it (no allocation under a spinlock).
+	struct Entry {
+		int32 queue_id;
+		core::ClaimKey key;
+	};
+	constexpr int kMostEntries = kSlots * core::kMaxBoundedPriorities;
+	Entry *entries = static_cast<Entry *>(palloc(sizeof(Entry) * kMostEntries));
+	int count = 0;
+	SpinLockAcquire(&table->lock);
+	for (const Slot &slot : table->slots) {
+		if (slot.database != MyDatabaseId || (queue_id != 0 && slot.queue_id != queue_id))
+			continue;
+		for (int32 i = 0; i < slot.lease_bound.count; i++)
+			entries[count++] = Entry{slot.queue_id, slot.lease_bound.highest[i]};
+	}
+	SpinLockRelease(&table->lock);
+	Datum *queues = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
+	Datum *priorities = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
+	Datum *run_ats = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
+	Datum *ids = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
+	for (int i = 0; i < count; i++) {
+		queues[i] = Int32GetDatum(entries[i].queue_id);
+		priorities[i] = Int32GetDatum(entries[i].key.priority);
+		run_ats[i] = TimestampTzGetDatum(entries[i].key.run_at);
+		ids[i] = Int64GetDatum(entries[i].key.id);
+	}
+	out->count = count;
+	out->queue_ids = PointerGetDatum(construct_array(queues, count, INT4OID, 4, true, TYPALIGN_INT));
+	out->priorities = PointerGetDatum(construct_array(priorities, count, INT4OID, 4, true, TYPALIGN_INT));
+	out->run_ats = PointerGetDatum(
+	    construct_array(run_ats, count, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	out->ids = PointerGetDatum(construct_array(ids, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	pfree(entries);
+}
+
 } // namespace dlq::pg::hint
 
 extern "C" {
@@ -371,6 +540,61 @@ dlq_claim_hint(PG_FUNCTION_ARGS) {
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum)0;
+}
+
+} // extern "C"
+
+extern "C" {
+
+// The lease bounds of one queue of this database, for tests and for looking into a slow sweep: per
+// priority leased from, the highest job leased (core/sweep_bound.hpp). No row when the queue has no
+// bound (dlq not preloaded, or no claim or full pass has seen a running job of it).
+PG_FUNCTION_INFO_V1(dlq_lease_bounds);
+Datum
+dlq_lease_bounds(PG_FUNCTION_ARGS) {
+	using namespace dlq::pg::hint;
+	int32 queue_id = PG_GETARG_INT32(0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (table == nullptr)
+		return (Datum)0;
+	dlq::core::LeaseBound bound;
+	SpinLockAcquire(&table->lock);
+	int index = FindSlot(queue_id, false);
+	if (index >= 0)
+		bound = table->slots[index].lease_bound;
+	SpinLockRelease(&table->lock);
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	for (int32 i = 0; i < bound.count; i++) {
+		Datum values[3] = {Int32GetDatum(bound.highest[i].priority), TimestampTzGetDatum(bound.highest[i].run_at),
+		                   Int64GetDatum(bound.highest[i].id)};
+		bool nulls[3] = {false, false, false};
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum)0;
+}
+
+// Whether the next sweep of this database would be bounded (read each queue only up to its lease
+// bounds) rather than a full pass, dlq.sweep_full_pass_interval aside.
+PG_FUNCTION_INFO_V1(dlq_sweeps_bounded);
+Datum
+dlq_sweeps_bounded(PG_FUNCTION_ARGS) {
+	using namespace dlq::pg::hint;
+	(void)fcinfo;
+	if (table == nullptr)
+		PG_RETURN_BOOL(false);
+	SpinLockAcquire(&table->lock);
+	bool bounded = !table->untracked;
+	bool found = false;
+	for (const Database &database : table->databases) {
+		if (database.database == MyDatabaseId) {
+			found = true;
+			bounded = bounded && database.sweep.bounded;
+		}
+	}
+	for (const Slot &slot : table->slots)
+		bounded = bounded && !(slot.database == MyDatabaseId && slot.lease_bound.overflow);
+	SpinLockRelease(&table->lock);
+	PG_RETURN_BOOL(found && bounded);
 }
 
 } // extern "C"

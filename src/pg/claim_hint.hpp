@@ -1,9 +1,12 @@
-// Claim hints in shared memory (see core/claim_hint.hpp for the protocol): where a claim may start
-// reading a queue's claim index so that it skips the dead entries at the head. Present only when dlq
-// is in shared_preload_libraries; without it every claim reads the index from the queue's start.
+// Claim hints and lease bounds in shared memory (see core/claim_hint.hpp and core/sweep_bound.hpp for
+// the protocols): where a claim may start reading a queue's claim index so that it skips the dead
+// entries at the head, and how far a sweep must read it to find every running job. Present only when
+// dlq is in shared_preload_libraries; without it every claim reads the index from the queue's start,
+// and every sweep is a full pass.
 #pragma once
 
 #include "core/claim_hint.hpp"
+#include "core/sweep_bound.hpp"
 #include "pg/pg_includes.hpp"
 
 namespace dlq::pg::hint {
@@ -34,5 +37,34 @@ void BeginClaim(Datum queue_name, ClaimBegin *out);
 // After the claim statement: `queue_id` is the queue it claimed from, `first_visible` the first entry
 // its snapshot saw from the start it was given.
 void FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const core::ClaimKey &first_visible);
+
+// After a claim statement: raises the queue's lease bounds to the claimed rows of SPI_tuptable (claim
+// order; columns 1-based). Must run before the transaction commits.
+void NoteLeasedRows(int32 queue_id, int id_column, int priority_column, int run_at_column);
+
+// A sweep: whether it must be a full pass, decided before its statements take their snapshots.
+struct SweepPlan {
+	bool full;      // read every due range (and raise the bounds to the running jobs seen)
+	bool may_bound; // a full pass may make the next sweeps bounded
+	int database;   // -1: no shared state (not preloaded, or no room)
+	core::FullPassBegin begun;
+};
+void BeginSweep(int64 full_pass_interval_us, SweepPlan *out);
+// A full pass's highest running job of each (queue, priority) it read: rows (queue_id, priority, run_at,
+// id) of SPI_tuptable, a null queue_id for none.
+void NoteRunningRows(const SweepPlan *plan);
+// After NoteRunningRows: whether the following sweeps may be bounded.
+bool FinishFullPass(const SweepPlan *plan);
+
+// The lease bounds of this database's queues (one queue's when queue_id is not 0): parallel arrays
+// (integer[], integer[], timestamptz[], bigint[]) of one entry per (queue, priority) leased from.
+struct LeaseBounds {
+	int count;
+	Datum queue_ids;
+	Datum priorities;
+	Datum run_ats;
+	Datum ids;
+};
+void CollectLeaseBounds(int32 queue_id, LeaseBounds *out);
 
 } // namespace dlq::pg::hint

@@ -12,6 +12,7 @@ bool guc_enabled = true;
 char *guc_databases = nullptr;
 int guc_sweep_interval_ms = 10000;
 int guc_sweep_batch = 1000;
+int guc_sweep_full_pass_interval_s = 300;
 int guc_default_max_attempts = 5;
 int guc_default_lease_s = 15 * 60;
 int guc_default_recovery_window_s = 60 * 60;
@@ -36,6 +37,12 @@ DefineGucs() {
 	DefineCustomIntVariable("dlq.sweep_batch", "Most jobs of each outcome one sweep transaction handles.",
 	                        "A larger backlog is worked through in several transactions.", &guc_sweep_batch, 1000, 1,
 	                        100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("dlq.sweep_full_pass_interval",
+	                        "Longest time between two sweeps that read every due job for expired leases.",
+	                        "Other sweeps read each queue's claim order only up to the highest job a claim "
+	                        "has leased. 0: every sweep reads everything.",
+	                        &guc_sweep_full_pass_interval_s, 300, 0, 7 * 24 * 3600, PGC_SUSET, GUC_UNIT_S, nullptr,
+	                        nullptr, nullptr);
 	DefineCustomIntVariable("dlq.default_max_attempts", "Attempts of a new queue when create_queue gives none.",
 	                        nullptr, &guc_default_max_attempts, 5, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("dlq.default_lease", "Lease of a new queue when create_queue gives none.", nullptr,

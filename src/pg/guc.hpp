@@ -7,6 +7,7 @@ extern bool guc_enabled;                // dlq.enabled: run the background sweep
 extern char *guc_databases;             // dlq.databases: comma-separated databases the sweepers serve
 extern int guc_sweep_interval_ms;       // dlq.sweep_interval
 extern int guc_sweep_batch;             // dlq.sweep_batch: jobs per outcome per sweep transaction
+extern int guc_sweep_full_pass_interval_s; // dlq.sweep_full_pass_interval (superuser-settable)
 extern int guc_default_max_attempts;    // dlq.default_max_attempts (user-settable)
 extern int guc_default_lease_s;         // dlq.default_lease (user-settable)
 extern int guc_default_recovery_window_s; // dlq.default_recovery_window (user-settable)

@@ -4,6 +4,7 @@
 #include "pg/claim_hint.hpp"
 #include "pg/job_store.hpp"
 
+#include "pg/guc.hpp"
 #include "pg/spi_util.hpp"
 
 extern "C" {
@@ -260,6 +261,8 @@ ClaimJobs(Datum queue_name, Datum worker, Datum batch, Datum lease, bool lease_i
 	uint64 rows = ExecKept(&claim_jobs, args, nulls);
 	*queue_exists = true;
 	if (rows > 0) {
+		bool isnull;
+		hint::NoteLeasedRows(SpiInt32(0, 9, &isnull), 1, 13, 14);
 		FinishClaimFromRow(&begun, queue_name, 10);
 		return rows;
 	}
@@ -468,6 +471,11 @@ DeleteQueueJobs(Datum queue_id) {
 // One list serves both outcomes (rescue, or dead-letter on the last attempt), so the range is read once
 // per sweep; a sweep may then handle fewer than a batch of one outcome, and the next sweep goes on.
 // Candidates only: the statements below lock and re-check them.
+//
+// This is the full pass (core/sweep_bound.hpp). It also returns the highest running job of each priority
+// it read, which raises the lease bounds to cover jobs claimed before the server started: rows
+// (queue_id, priority, run_at, id, candidates), or one row of nulls and the candidates. That due range is
+// read backwards from now() to its last running job (a running job was due when claimed).
 static KeptStatement find_expired = {
     "WITH RECURSIVE prios AS ( "
     "  SELECT q.id AS queue_id, f.pr, f.since, f.since_id "
@@ -475,15 +483,38 @@ static KeptStatement find_expired = {
     "   WHERE $1 = 0 OR q.id = $1 "
     "  UNION ALL "
     "  SELECT p.queue_id, f.pr, f.since, f.since_id FROM prios AS p CROSS JOIN LATERAL ( "
-    DLQ_FIRST_ENTRY("p.queue_id", " AND j.priority > p.pr") ") AS f) "
-    "SELECT coalesce(array_agg(c.id), '{}') FROM ( "
-    "  SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
-    "    SELECT j.id FROM dlq.job AS j "
+    DLQ_FIRST_ENTRY("p.queue_id", " AND j.priority > p.pr") ") AS f), "
+    "candidates AS ( "
+    "  SELECT coalesce(array_agg(c.id), '{}') AS ids FROM ( "
+    "    SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
+    "      SELECT j.id FROM dlq.job AS j "
+    "       WHERE j.queue_id = p.queue_id AND j.priority = p.pr "
+    "         AND " DLQ_DUE_FROM_PROBE "AND j.lease_expires_at < now() "
+    "       LIMIT $2) AS e "
+    "     LIMIT $2) AS c), "
+    "running AS ( "
+    "  SELECT p.queue_id, p.pr, r.run_at, r.id FROM prios AS p CROSS JOIN LATERAL ( "
+    "    SELECT j.run_at, j.id FROM dlq.job AS j "
     "     WHERE j.queue_id = p.queue_id AND j.priority = p.pr "
-    "       AND " DLQ_DUE_FROM_PROBE "AND j.lease_expires_at < now() "
-    "     LIMIT $2) AS e "
-    "   LIMIT $2) AS c",
+    "       AND " DLQ_DUE_FROM_PROBE "AND j.lease_expires_at IS NOT NULL "
+    "     ORDER BY j.run_at DESC, j.id DESC LIMIT 1) AS r) "
+    "SELECT r.queue_id, r.pr, r.run_at, r.id, c.ids FROM candidates AS c LEFT JOIN running AS r ON true",
     2, {INT4OID, INT4OID}, nullptr};
+
+// A bounded sweep: each priority leased from is read from its start up to its lease bound only, so a
+// backlog of waiting due jobs above the bound costs nothing. Priorities never leased from hold no
+// running job and are not read.
+static KeptStatement find_expired_bounded = {
+    "SELECT coalesce(array_agg(c.id), '{}') FROM ( "
+    "  SELECT e.id FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::bigint[]) "
+    "                   AS b(queue_id, pr, run_at, id) "
+    "  CROSS JOIN LATERAL ( "
+    "    SELECT j.id FROM dlq.job AS j "
+    "     WHERE j.queue_id = b.queue_id AND j.priority = b.pr AND (j.run_at, j.id) <= (b.run_at, b.id) "
+    "       AND j.run_at <= now() AND j.lease_expires_at < now() "
+    "     LIMIT $5) AS e "
+    "   LIMIT $5) AS c",
+    5, {INT4ARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT4OID}, nullptr};
 
 // Expired leases with attempts left go back to waiting, available at once (run_at = now(), which also
 // moves them behind the expired leases still to be found, so a large backlog of expired leases is
@@ -546,12 +577,26 @@ SweepToDeadLetters(KeptStatement *lock, Datum *lock_args, const char *reason, bo
 
 static KeptStatement maintain_dead_letters = {"SELECT dlq._maintain_dead_letters()", 0, {}, nullptr};
 
-// Candidate ids (bigint[]) of jobs whose lease expired.
+// Candidate ids (bigint[]) of jobs whose lease expired: a full pass reads every due range and raises
+// the lease bounds; a bounded sweep reads the due ranges up to them (core/sweep_bound.hpp).
 static Datum
 FindExpired(int32 queue_id, int32 limit) {
 	bool isnull;
-	Datum args[2] = {Int32GetDatum(queue_id), Int32GetDatum(limit)};
-	ExecKept(&find_expired, args, nullptr);
+	hint::SweepPlan plan;
+	hint::BeginSweep(static_cast<int64>(guc_sweep_full_pass_interval_s) * USECS_PER_SEC, &plan);
+	if (plan.full) {
+		Datum args[2] = {Int32GetDatum(queue_id), Int32GetDatum(limit)};
+		ExecKept(&find_expired, args, nullptr);
+		hint::NoteRunningRows(&plan);
+		hint::FinishFullPass(&plan);
+		return datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull), false, -1);
+	}
+	hint::LeaseBounds bounds;
+	hint::CollectLeaseBounds(queue_id, &bounds);
+	if (bounds.count == 0)
+		return PointerGetDatum(construct_empty_array(INT8OID)); // no claim since the full pass, none running before
+	Datum args[5] = {bounds.queue_ids, bounds.priorities, bounds.run_ats, bounds.ids, Int32GetDatum(limit)};
+	ExecKept(&find_expired_bounded, args, nullptr);
 	return datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
 }
 

@@ -79,3 +79,17 @@ RETURNS TABLE (priority integer, run_at timestamptz, job_id bigint, writes bigin
 LANGUAGE C STRICT
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dlq_claim_hint';
+
+-- Sweeps read each queue's claim index only up to the highest job a claim has leased, between full
+-- passes (src/core/sweep_bound.hpp).
+CREATE FUNCTION dlq._lease_bounds(queue_id integer)
+RETURNS TABLE (priority integer, run_at timestamptz, job_id bigint)
+LANGUAGE C STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_lease_bounds';
+
+CREATE FUNCTION dlq._sweeps_bounded()
+RETURNS boolean
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_sweeps_bounded';

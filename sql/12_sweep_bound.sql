@@ -1,0 +1,110 @@
+-- Bounded sweeps (src/core/sweep_bound.hpp): a full pass reads every due range of the claim index for
+-- expired leases, and raises each queue's lease bounds to the highest running job it saw; claims raise
+-- them to what they lease. Later sweeps read each priority only up to its bound, so a backlog of due
+-- jobs waiting behind the running ones costs them nothing. A write outside the API sends the next sweep
+-- back to a full pass; a lease set by hand is found by the next full pass (at least every
+-- dlq.sweep_full_pass_interval). Claim-index entries are counted in this backend's statistics, as the
+-- difference across one call.
+\set SHOW_CONTEXT never
+DROP EXTENSION IF EXISTS dlq CASCADE;
+CREATE EXTENSION dlq;
+-- Bounds live in shared memory by queue id, and the earlier files' queues had ids from 1 too: theirs
+-- are still there (a dropped queue's stale bound only widens a sweep). Fresh ids keep this file's own.
+SELECT setval('dlq.queue_id_seq', 1000) > 0 AS fresh_ids;
+SHOW dlq.sweep_full_pass_interval;
+SELECT dlq.create_queue('backlog', max_attempts => 5) AS queue_id \gset
+SELECT id AS queue_id FROM dlq.queue WHERE name = 'backlog' \gset
+SELECT count(*) FROM dlq.enqueue_many('backlog', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
+                                                    FROM generate_series(1, 10000)));
+SELECT count(*) FROM dlq.enqueue_many('backlog', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
+                                                    FROM generate_series(1, 10000)));
+ANALYZE dlq.job;
+
+CREATE FUNCTION pg_temp.sweep_read(OUT outcomes text, OUT claim_entries bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	claim0 bigint := pg_stat_get_xact_tuples_returned('dlq.job_claim_idx'::regclass);
+BEGIN
+	SELECT string_agg(s.outcome || ' ' || s.count, ', ' ORDER BY s.outcome) INTO outcomes FROM dlq.sweep() AS s;
+	claim_entries := pg_stat_get_xact_tuples_returned('dlq.job_claim_idx'::regclass) - claim0;
+END
+$$;
+
+-- Two jobs leased for 1 ms, 19,998 due jobs waiting behind them.
+SELECT array_agg(job_id ORDER BY job_id) AS first_two FROM dlq.claim('backlog', 'w', 2, lease => '1 millisecond') \gset
+SELECT pg_sleep(0.05);
+-- A full pass (forced here; the first sweep after a start is one): it rescues both, and reads the whole
+-- due range, as every sweep did before bounds.
+SET dlq.sweep_full_pass_interval = 0;
+SELECT outcomes, claim_entries >= 19998 AS read_the_backlog FROM pg_temp.sweep_read();
+RESET dlq.sweep_full_pass_interval;
+SELECT dlq._sweeps_bounded() AS bounded;
+-- The claim's bound: the second job it leased (the full pass saw no running job above it).
+SELECT priority, job_id = (:'first_two'::bigint[])[2] AS second_claimed FROM dlq._lease_bounds(:queue_id);
+
+-- Two more leases; the bounded sweep rescues them reading a handful of entries (the rescued jobs'
+-- moved entries and these two), not the backlog.
+SELECT array_agg(job_id ORDER BY job_id) AS next_two FROM dlq.claim('backlog', 'w', 2, lease => '1 millisecond') \gset
+SELECT job_id = (:'next_two'::bigint[])[2] AS bound_raised_by_claim FROM dlq._lease_bounds(:queue_id);
+SELECT pg_sleep(0.05);
+SELECT outcomes, claim_entries <= 10 AS read_few FROM pg_temp.sweep_read();
+SELECT id, attempt, lease_expires_at IS NULL AS waiting, last_error FROM dlq.job
+ WHERE id = ANY (:'next_two'::bigint[]) ORDER BY id;
+-- Nothing expired: nothing read beyond the bound either.
+SELECT outcomes, claim_entries <= 10 AS read_few FROM pg_temp.sweep_read();
+
+-- A job on its last attempt is dead-lettered by a bounded sweep as well.
+SELECT dlq.create_queue('once', max_attempts => 1) AS once_id \gset
+SELECT id AS once_id FROM dlq.queue WHERE name = 'once' \gset
+SELECT count(*) FROM dlq.enqueue_many('once', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
+                                                 FROM generate_series(1, 1000)));
+SELECT count(*) FROM dlq.claim('once', 'w', 1, lease => '1 millisecond');
+SELECT pg_sleep(0.05);
+SELECT dlq._sweeps_bounded() AS bounded;
+SELECT outcomes, claim_entries <= 10 AS read_few FROM pg_temp.sweep_read();
+SELECT reason, detected_by FROM dlq.dead_letter;
+
+-- A lease set by hand on a waiting job (no key moves, so no trigger fires) above the bound is not seen
+-- by bounded sweeps: the next full pass finds it, at most dlq.sweep_full_pass_interval later.
+UPDATE dlq.job SET attempt = 1, worker = 'w', lease_expires_at = now() - interval '1 minute'
+ WHERE id = (SELECT max(id) FROM dlq.job WHERE queue_id = :queue_id)
+RETURNING id AS leased_by_hand \gset
+SELECT outcomes, claim_entries <= 10 AS read_few FROM pg_temp.sweep_read();
+SET dlq.sweep_full_pass_interval = 0;
+SELECT outcomes FROM pg_temp.sweep_read();
+RESET dlq.sweep_full_pass_interval;
+SELECT lease_expires_at IS NULL AS rescued FROM dlq.job WHERE id = :leased_by_hand;
+
+-- A running job written outside the API (an insert: the job table's trigger sees it). The next sweep
+-- is a full pass again, and rescues it.
+INSERT INTO dlq.job (queue_id, kind, payload, run_at, max_attempts, attempt, worker, lease_expires_at,
+                     first_attempted_at)
+VALUES (:queue_id, 'by hand', '{}', now(), 5, 1, 'w', now() - interval '1 minute', now()) RETURNING id AS by_hand \gset
+SELECT dlq._sweeps_bounded() AS bounded;
+SELECT outcomes, claim_entries >= 19990 AS read_the_backlog FROM pg_temp.sweep_read();
+SELECT lease_expires_at IS NULL AS rescued FROM dlq.job WHERE id = :by_hand;
+SELECT dlq._sweeps_bounded() AS bounded;
+-- Bounds only rise (lowering one could miss a claim whose transaction is still open). Both jobs above
+-- lay past the waiting backlog and were seen running by the full passes, so the bound now covers the
+-- backlog: bounded sweeps read it, as every sweep did before bounds, until the server restarts. Claims
+-- alone keep the bound at the claim front: they lease the lowest due jobs first.
+SELECT job_id = :by_hand AS bound_at_the_job_by_hand FROM dlq._lease_bounds(:queue_id);
+SELECT outcomes, claim_entries >= 19990 AS read_the_backlog FROM pg_temp.sweep_read();
+
+-- A queue's bound holds 16 priorities; one leased from more has no bound, and its database's sweeps
+-- stay full passes (until the server restarts).
+SELECT dlq.create_queue('many') AS many_id \gset
+SELECT count(*) FROM dlq.enqueue_many('many', (SELECT jsonb_agg(jsonb_build_object('kind', 'k', 'priority', p))
+                                                 FROM generate_series(1, 17) AS p));
+SELECT count(*) FROM dlq.claim('many', 'w', 16);
+SELECT dlq._sweeps_bounded() AS bounded;
+SELECT count(*) FROM dlq.claim('many', 'w', 1, lease => '1 millisecond');
+SELECT dlq._sweeps_bounded() AS bounded;
+SELECT pg_sleep(0.05);
+SELECT outcomes FROM pg_temp.sweep_read();
+
+-- Bad input.
+SET dlq.sweep_full_pass_interval = -1;
+SET dlq.sweep_full_pass_interval = '8d';
+SELECT * FROM dlq._lease_bounds(NULL);
+DROP EXTENSION dlq CASCADE;

@@ -1,0 +1,93 @@
+#include "core/sweep_bound.hpp"
+
+#include <gtest/gtest.h>
+
+namespace dlq::core {
+namespace {
+
+constexpr ClaimKey Key(int32_t priority, int64_t run_at, int64_t id) {
+	return ClaimKey{priority, run_at, id};
+}
+
+bool SameKey(const ClaimKey &a, const ClaimKey &b) {
+	return !KeyBefore(a, b) && !KeyBefore(b, a);
+}
+
+TEST(LeaseBound, KeepsTheHighestKeyOfEachPriority) {
+	LeaseBound bound;
+	RaiseLeaseBound(bound, Key(0, 100, 7));
+	RaiseLeaseBound(bound, Key(0, 90, 9));  // lower: ignored
+	RaiseLeaseBound(bound, Key(0, 100, 8)); // same run_at, higher id
+	RaiseLeaseBound(bound, Key(5, 10, 1));
+	ClaimKey key;
+	ASSERT_TRUE(LeaseBoundOf(bound, 0, &key));
+	EXPECT_TRUE(SameKey(key, Key(0, 100, 8)));
+	ASSERT_TRUE(LeaseBoundOf(bound, 5, &key));
+	EXPECT_TRUE(SameKey(key, Key(5, 10, 1)));
+	EXPECT_FALSE(LeaseBoundOf(bound, 1, &key)); // never leased from: no running job there
+	EXPECT_EQ(bound.count, 2);
+	EXPECT_FALSE(bound.overflow);
+}
+
+TEST(LeaseBound, MorePrioritiesThanFitLeaveTheQueueUnbounded) {
+	LeaseBound bound;
+	for (int32_t priority = 0; priority < kMaxBoundedPriorities; priority++)
+		RaiseLeaseBound(bound, Key(priority, 1, 1));
+	EXPECT_FALSE(bound.overflow);
+	RaiseLeaseBound(bound, Key(3, 2, 2)); // a known priority still fits
+	EXPECT_FALSE(bound.overflow);
+	RaiseLeaseBound(bound, Key(kMaxBoundedPriorities, 1, 1));
+	EXPECT_TRUE(bound.overflow);
+	RaiseLeaseBound(bound, Key(-1, 1, 1)); // stays overflowed
+	EXPECT_TRUE(bound.overflow);
+}
+
+TEST(SweepState, TheFirstSweepIsAFullPass) {
+	SweepState state;
+	EXPECT_TRUE(NeedsFullPass(state, 1000, 300));
+}
+
+TEST(SweepState, AFullPassWithNoWriteOutsideTheApiBoundsTheNextSweeps) {
+	SweepState state;
+	FullPassBegin begun = BeginFullPass(state, 1000);
+	EXPECT_TRUE(FinishFullPass(state, begun));
+	EXPECT_FALSE(NeedsFullPass(state, 1000, 300));
+	EXPECT_FALSE(NeedsFullPass(state, 1299, 300));
+	EXPECT_TRUE(NeedsFullPass(state, 1300, 300)); // the interval has passed
+	EXPECT_TRUE(NeedsFullPass(state, 999, 300));  // the clock went back
+	EXPECT_TRUE(NeedsFullPass(state, 1000, 0));   // interval 0: every sweep is full
+}
+
+TEST(SweepState, AWriteOutsideTheApiUnboundsUntilAFullPassBeganAfterItsEnd) {
+	SweepState state;
+	ASSERT_TRUE(FinishFullPass(state, BeginFullPass(state, 0)));
+	NoteUnknownSweepWrite(state, true);
+	EXPECT_TRUE(NeedsFullPass(state, 1, 300));
+	// A pass that began while the writer was open: it may not see the writer's jobs.
+	FullPassBegin during = BeginFullPass(state, 2);
+	EXPECT_FALSE(FinishFullPass(state, during));
+	EndUnknownSweepWriter(state);
+	EXPECT_TRUE(NeedsFullPass(state, 3, 300));
+	// A pass that began after it ended, with a new write meanwhile: still not bounded.
+	FullPassBegin after = BeginFullPass(state, 4);
+	NoteUnknownSweepWrite(state, true);
+	EndUnknownSweepWriter(state);
+	EXPECT_FALSE(FinishFullPass(state, after));
+	// One with nothing written meanwhile bounds again.
+	EXPECT_TRUE(FinishFullPass(state, BeginFullPass(state, 5)));
+	EXPECT_FALSE(NeedsFullPass(state, 6, 300));
+	EXPECT_EQ(state.last_full_pass, 5);
+}
+
+TEST(SweepState, ASecondWriteOfOneTransactionCountsOneOpenWriter) {
+	SweepState state;
+	NoteUnknownSweepWrite(state, true);
+	NoteUnknownSweepWrite(state, false);
+	EXPECT_EQ(state.open_unknown_writers, 1);
+	EndUnknownSweepWriter(state);
+	EndUnknownSweepWriter(state); // never below zero
+	EXPECT_EQ(state.open_unknown_writers, 0);
+}
+
+} // namespace
+} // namespace dlq::core
