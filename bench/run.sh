@@ -11,7 +11,7 @@
 #     -p  parts ("peers failure wal held depth sweep stats pgss"; pgss restarts the cluster, so it runs last)
 #     -l  label for the results file and its title (for example "noisy")
 #   Environment: HOLD=300 (held snapshot, s), BUCKET=30, DEPTHS="10000 1000000 10000000", DUE=200000,
-#   LEASES=1000000, PRELOAD=200000 (W3), PB_ROOT=/tmp/dlqbench, PGPORT=55441, KEEP_CLUSTER=1.
+#   LEASES=1000000, PRELOAD=200000 (W3), BACKLOG=1000000 (sweep), PB_ROOT=/tmp/dlqbench, PGPORT=55441, KEEP_CLUSTER=1.
 source "$(dirname "${BASH_SOURCE[0]}")/../test/scripts/common.sh"
 CMDLINE="bench/run.sh$(printf ' %q' "$@")"
 
@@ -22,11 +22,11 @@ while getopts "r:d:qS:W:p:l:" o; do
 done
 if [ "$QUICK" = 1 ]; then
 	: "${ROUNDS:=1}" "${DUR:=5}" "${PEER_SYSTEMS:=minimal}" "${LABEL:=smoke}"
-	: "${HOLD:=30}" "${BUCKET:=10}" "${DEPTHS:=10000 100000}" "${DUE:=20000}" "${LEASES:=50000}" "${PRELOAD:=20000}"
+	: "${HOLD:=30}" "${BUCKET:=10}" "${DEPTHS:=10000 100000}" "${DUE:=20000}" "${LEASES:=50000}" "${PRELOAD:=20000}" "${BACKLOG:=50000}"
 fi
 ROUNDS=${ROUNDS:-3} DUR=${DUR:-15} PEER_SYSTEMS=${PEER_SYSTEMS:-minimal pgq pgboss graphile}
 export DUR HOLD=${HOLD:-300} BUCKET=${BUCKET:-30} DEPTHS=${DEPTHS:-10000 1000000 10000000} DUE=${DUE:-200000}
-export LEASES=${LEASES:-1000000} PRELOAD=${PRELOAD:-200000}
+export LEASES=${LEASES:-1000000} PRELOAD=${PRELOAD:-200000} BACKLOG=${BACKLOG:-1000000}
 source "$DLQ_ROOT/bench/lib.sh"   # exits when ../shared/bench/peers is missing
 
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -64,7 +64,7 @@ fi
 	echo "- Cluster: \`$PEERS/cluster.sh init\` (PB_ROOT=$PB_ROOT, PGPORT=$PGPORT); settings (\`cluster.sh settings\`):"
 	echo "  $("$PEERS/cluster.sh" settings | tr '\n' ' ')"
 	echo "- dlq preloaded: $(pb_val "SELECT string_agg(name || '=' || current_setting(name), ' ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_preload_libraries', 'dlq.claim_hints', 'dlq.enabled')") (the peers do not use it)"
-	echo "- Command: \`$CMDLINE\` (rounds $ROUNDS, $DUR s runs; HOLD=$HOLD BUCKET=$BUCKET DEPTHS=\"$DEPTHS\" DUE=$DUE LEASES=$LEASES PRELOAD=$PRELOAD)"
+	echo "- Command: \`$CMDLINE\` (rounds $ROUNDS, $DUR s runs; HOLD=$HOLD BUCKET=$BUCKET DEPTHS=\"$DEPTHS\" DUE=$DUE LEASES=$LEASES PRELOAD=$PRELOAD BACKLOG=$BACKLOG)"
 	echo "- Raw TSV: peers \`$RAW\`, dlq workloads \`$EXTRA_TSV\` (copied to \`bench/results/$NAME-peers.tsv\` and \`-extra.tsv\`)"
 } > "$OUT"
 

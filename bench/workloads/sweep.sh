@@ -42,3 +42,5 @@ echo
 echo "- Sweep: $calls calls cleared $rescued expired leases (+$dead dead-lettered) in $secs s = $(calc "round(($rescued + $dead) / $secs)") leases/s; $left expired leases left."
 echo "  WAL per cleared lease ≈ $(calc "round(($M_WAL_BYTES - $M_DONE * $base_wal) / max($rescued + $dead, 1))") B (the window's WAL minus the workers' share at their WAL/job without the sweep)."
 echo "- Workers: $during_rate jobs/s during the sweep vs $base_rate without it = $(calc "round(100 * $during_rate / max($base_rate, 1))") %."
+echo
+bash "$(dirname "$0")/sweep_backlog.sh"
