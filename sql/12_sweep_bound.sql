@@ -8,11 +8,8 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS dlq CASCADE;
 CREATE EXTENSION dlq;
--- Bounds live in shared memory by queue id, and the earlier files' queues had ids from 1 too: theirs
--- are still there (a dropped queue's stale bound only widens a sweep). Fresh ids keep this file's own.
-SELECT setval('dlq.queue_id_seq', 1000) > 0 AS fresh_ids;
 SHOW dlq.sweep_full_pass_interval;
-SELECT dlq.create_queue('backlog', max_attempts => 5) AS queue_id \gset
+SELECT dlq.create_queue('backlog', max_attempts => 5);
 SELECT id AS queue_id FROM dlq.queue WHERE name = 'backlog' \gset
 SELECT count(*) FROM dlq.enqueue_many('backlog', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
                                                     FROM generate_series(1, 10000)));
@@ -54,8 +51,7 @@ SELECT id, attempt, lease_expires_at IS NULL AS waiting, last_error FROM dlq.job
 SELECT outcomes, claim_entries <= 10 AS read_few FROM pg_temp.sweep_read();
 
 -- A job on its last attempt is dead-lettered by a bounded sweep as well.
-SELECT dlq.create_queue('once', max_attempts => 1) AS once_id \gset
-SELECT id AS once_id FROM dlq.queue WHERE name = 'once' \gset
+SELECT dlq.create_queue('once', max_attempts => 1);
 SELECT count(*) FROM dlq.enqueue_many('once', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
                                                  FROM generate_series(1, 1000)));
 SELECT count(*) FROM dlq.claim('once', 'w', 1, lease => '1 millisecond');
@@ -81,6 +77,9 @@ INSERT INTO dlq.job (queue_id, kind, payload, run_at, max_attempts, attempt, wor
                      first_attempted_at)
 VALUES (:queue_id, 'by hand', '{}', now(), 5, 1, 'w', now() - interval '1 minute', now()) RETURNING id AS by_hand \gset
 SELECT dlq._sweeps_bounded() AS bounded;
+-- A sweep of one queue reads only that queue, so it does not bound the database's sweeps.
+SELECT * FROM dlq.sweep('once');
+SELECT dlq._sweeps_bounded() AS bounded;
 SELECT outcomes, claim_entries >= 19990 AS read_the_backlog FROM pg_temp.sweep_read();
 SELECT lease_expires_at IS NULL AS rescued FROM dlq.job WHERE id = :by_hand;
 SELECT dlq._sweeps_bounded() AS bounded;
@@ -91,17 +90,28 @@ SELECT dlq._sweeps_bounded() AS bounded;
 SELECT job_id = :by_hand AS bound_at_the_job_by_hand FROM dlq._lease_bounds(:queue_id);
 SELECT outcomes, claim_entries >= 19990 AS read_the_backlog FROM pg_temp.sweep_read();
 
--- A queue's bound holds 16 priorities; one leased from more has no bound, and its database's sweeps
--- stay full passes (until the server restarts).
-SELECT dlq.create_queue('many') AS many_id \gset
+-- A queue's bound holds 16 priorities; one leased from more has no bound (until the server restarts),
+-- and sweeps read it whole while they stay bounded for the other queues.
+SELECT dlq.create_queue('many');
+SELECT id AS many_id FROM dlq.queue WHERE name = 'many' \gset
 SELECT count(*) FROM dlq.enqueue_many('many', (SELECT jsonb_agg(jsonb_build_object('kind', 'k', 'priority', p))
                                                  FROM generate_series(1, 17) AS p));
 SELECT count(*) FROM dlq.claim('many', 'w', 16);
-SELECT dlq._sweeps_bounded() AS bounded;
+SELECT count(*) AS priorities_bounded FROM dlq._lease_bounds(:many_id);
 SELECT count(*) FROM dlq.claim('many', 'w', 1, lease => '1 millisecond');
+SELECT count(*) AS priorities_bounded FROM dlq._lease_bounds(:many_id);
 SELECT dlq._sweeps_bounded() AS bounded;
 SELECT pg_sleep(0.05);
 SELECT outcomes FROM pg_temp.sweep_read();
+SELECT lease_expires_at IS NULL AS rescued FROM dlq.job WHERE queue_id = :many_id AND priority = 17;
+
+-- A queue created again with an id used before (the extension dropped and created again) starts with
+-- no hint and no bound of the old one.
+DROP EXTENSION dlq CASCADE;
+CREATE EXTENSION dlq;
+SELECT dlq.create_queue('backlog');
+SELECT id = :queue_id AS same_id FROM dlq.queue WHERE name = 'backlog';
+SELECT count(*) AS priorities_bounded FROM dlq._lease_bounds(:queue_id);
 
 -- Bad input.
 SET dlq.sweep_full_pass_interval = -1;

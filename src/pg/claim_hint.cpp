@@ -389,26 +389,23 @@ NoteLeasedRows(int32 queue_id, int id_column, int priority_column, int run_at_co
 }
 
 void
-BeginSweep(int64 full_pass_interval_us, SweepPlan *out) {
+BeginSweep(int32 queue_id, int64 full_pass_interval_us, SweepPlan *out) {
+	TimestampTz now = GetCurrentTimestamp();
 	*out = SweepPlan{true, false, -1, {}};
+	out->begun.started = now;
 	if (table == nullptr)
 		return;
-	TimestampTz now = GetCurrentTimestamp();
 	SpinLockAcquire(&table->lock);
 	int database = FindDatabase();
 	if (database >= 0 && !table->untracked) {
-		bool overflow = false;
-		for (const Slot &slot : table->slots)
-			overflow = overflow || (slot.database == MyDatabaseId && slot.lease_bound.overflow);
 		core::SweepState &state = table->databases[database].sweep;
-		out->full = overflow || core::NeedsFullPass(state, now, full_pass_interval_us);
-		out->may_bound = !overflow;
+		out->full = core::NeedsFullPass(state, now, full_pass_interval_us);
 		out->database = database;
 		out->begun = core::BeginFullPass(state, now);
 	}
 	SpinLockRelease(&table->lock);
-	// Only a snapshot taken after this point counts for the full pass.
-	out->may_bound = out->may_bound && !IsolationUsesXactSnapshot();
+	// Only a snapshot taken after this point counts for the full pass, and only a pass over every queue.
+	out->may_bound = out->database >= 0 && queue_id == 0 && !IsolationUsesXactSnapshot();
 }
 
 void
@@ -453,15 +450,23 @@ CollectLeaseBounds(int32 queue_id, LeaseBounds *out) {
 	};
 	constexpr int kMostEntries = kSlots * core::kMaxBoundedPriorities;
 	Entry *entries = static_cast<Entry *>(palloc(sizeof(Entry) * kMostEntries));
+	int32 *unbounded = static_cast<int32 *>(palloc(sizeof(int32) * kSlots));
 	int count = 0;
+	int unbounded_count = 0;
 	SpinLockAcquire(&table->lock);
 	for (const Slot &slot : table->slots) {
 		if (slot.database != MyDatabaseId || (queue_id != 0 && slot.queue_id != queue_id))
 			continue;
+		if (slot.lease_bound.overflow) {
+			unbounded[unbounded_count++] = slot.queue_id;
+			continue;
+		}
 		for (int32 i = 0; i < slot.lease_bound.count; i++)
 			entries[count++] = Entry{slot.queue_id, slot.lease_bound.highest[i]};
 	}
 	SpinLockRelease(&table->lock);
+	out->unbounded_count = unbounded_count;
+	out->unbounded_queue_ids = unbounded;
 	Datum *queues = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
 	Datum *priorities = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
 	Datum *run_ats = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
@@ -479,6 +484,19 @@ CollectLeaseBounds(int32 queue_id, LeaseBounds *out) {
 	    construct_array(run_ats, count, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	out->ids = PointerGetDatum(construct_array(ids, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	pfree(entries);
+}
+
+void
+ForgetQueue(int32 queue_id) {
+	if (table == nullptr)
+		return;
+	SpinLockAcquire(&table->lock);
+	int index = FindSlot(queue_id, false);
+	if (index >= 0) {
+		table->slots[index].hint.start = core::kLowestClaimKey;
+		table->slots[index].lease_bound = core::LeaseBound{};
+	}
+	SpinLockRelease(&table->lock);
 }
 
 } // namespace dlq::pg::hint
@@ -547,8 +565,9 @@ dlq_claim_hint(PG_FUNCTION_ARGS) {
 extern "C" {
 
 // The lease bounds of one queue of this database, for tests and for looking into a slow sweep: per
-// priority leased from, the highest job leased (core/sweep_bound.hpp). No row when the queue has no
-// bound (dlq not preloaded, or no claim or full pass has seen a running job of it).
+// priority leased from, the highest job leased (core/sweep_bound.hpp). No row when the queue has none
+// (dlq not preloaded, no claim or full pass has seen a running job of it, or it has used more
+// priorities than a bound holds: sweeps then read it whole).
 PG_FUNCTION_INFO_V1(dlq_lease_bounds);
 Datum
 dlq_lease_bounds(PG_FUNCTION_ARGS) {
@@ -564,7 +583,7 @@ dlq_lease_bounds(PG_FUNCTION_ARGS) {
 		bound = table->slots[index].lease_bound;
 	SpinLockRelease(&table->lock);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	for (int32 i = 0; i < bound.count; i++) {
+	for (int32 i = 0; i < (bound.overflow ? 0 : bound.count); i++) {
 		Datum values[3] = {Int32GetDatum(bound.highest[i].priority), TimestampTzGetDatum(bound.highest[i].run_at),
 		                   Int64GetDatum(bound.highest[i].id)};
 		bool nulls[3] = {false, false, false};
@@ -574,7 +593,7 @@ dlq_lease_bounds(PG_FUNCTION_ARGS) {
 }
 
 // Whether the next sweep of this database would be bounded (read each queue only up to its lease
-// bounds) rather than a full pass, dlq.sweep_full_pass_interval aside.
+// bounds, and whole the queues without one) rather than a full pass, dlq.sweep_full_pass_interval aside.
 PG_FUNCTION_INFO_V1(dlq_sweeps_bounded);
 Datum
 dlq_sweeps_bounded(PG_FUNCTION_ARGS) {
@@ -591,10 +610,20 @@ dlq_sweeps_bounded(PG_FUNCTION_ARGS) {
 			bounded = bounded && database.sweep.bounded;
 		}
 	}
-	for (const Slot &slot : table->slots)
-		bounded = bounded && !(slot.database == MyDatabaseId && slot.lease_bound.overflow);
 	SpinLockRelease(&table->lock);
 	PG_RETURN_BOOL(found && bounded);
+}
+
+} // extern "C"
+
+extern "C" {
+
+// Called by dlq.create_queue for the queue it created.
+PG_FUNCTION_INFO_V1(dlq_forget_queue);
+Datum
+dlq_forget_queue(PG_FUNCTION_ARGS) {
+	dlq::pg::hint::ForgetQueue(PG_GETARG_INT32(0));
+	PG_RETURN_VOID();
 }
 
 } // extern "C"

@@ -47,9 +47,10 @@ struct SweepPlan {
 	bool full;      // read every due range (and raise the bounds to the running jobs seen)
 	bool may_bound; // a full pass may make the next sweeps bounded
 	int database;   // -1: no shared state (not preloaded, or no room)
-	core::FullPassBegin begun;
+	core::FullPassBegin begun; // begun.started: the full pass reads running jobs due up to this time
 };
-void BeginSweep(int64 full_pass_interval_us, SweepPlan *out);
+// A sweep of one queue (queue_id not 0) never bounds the database's sweeps: it reads that queue only.
+void BeginSweep(int32 queue_id, int64 full_pass_interval_us, SweepPlan *out);
 // A full pass's highest running job of each (queue, priority) it read: rows (queue_id, priority, run_at,
 // id) of SPI_tuptable, a null queue_id for none.
 void NoteRunningRows(const SweepPlan *plan);
@@ -57,14 +58,21 @@ void NoteRunningRows(const SweepPlan *plan);
 bool FinishFullPass(const SweepPlan *plan);
 
 // The lease bounds of this database's queues (one queue's when queue_id is not 0): parallel arrays
-// (integer[], integer[], timestamptz[], bigint[]) of one entry per (queue, priority) leased from.
+// (integer[], integer[], timestamptz[], bigint[]) of one entry per (queue, priority) leased from, and
+// the queues without a bound (more priorities than fit), which the sweep reads whole.
 struct LeaseBounds {
 	int count;
 	Datum queue_ids;
 	Datum priorities;
 	Datum run_ats;
 	Datum ids;
+	int unbounded_count;
+	int32 *unbounded_queue_ids;
 };
 void CollectLeaseBounds(int32 queue_id, LeaseBounds *out);
+
+// A queue just created (its id is new, or reused after the extension was dropped and created again):
+// it has no job yet, so its hint and lease bound start afresh.
+void ForgetQueue(int32 queue_id);
 
 } // namespace dlq::pg::hint

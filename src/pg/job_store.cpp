@@ -475,7 +475,9 @@ DeleteQueueJobs(Datum queue_id) {
 // This is the full pass (core/sweep_bound.hpp). It also returns the highest running job of each priority
 // it read, which raises the lease bounds to cover jobs claimed before the server started: rows
 // (queue_id, priority, run_at, id, candidates), or one row of nulls and the candidates. That due range is
-// read backwards from now() to its last running job (a running job was due when claimed).
+// read backwards to its last running job (a running job was due when claimed), from $3, the clock when the
+// sweep began: not now(), which in a transaction begun earlier would end the range before jobs written
+// since (the gate of core/sweep_bound.hpp only sees writers still open when the sweep began).
 static KeptStatement find_expired = {
     "WITH RECURSIVE prios AS ( "
     "  SELECT q.id AS queue_id, f.pr, f.since, f.since_id "
@@ -496,10 +498,11 @@ static KeptStatement find_expired = {
     "  SELECT p.queue_id, p.pr, r.run_at, r.id FROM prios AS p CROSS JOIN LATERAL ( "
     "    SELECT j.run_at, j.id FROM dlq.job AS j "
     "     WHERE j.queue_id = p.queue_id AND j.priority = p.pr "
-    "       AND " DLQ_DUE_FROM_PROBE "AND j.lease_expires_at IS NOT NULL "
+    "       AND (j.run_at, j.id) >= (p.since, p.since_id) AND j.run_at <= $3 "
+    "       AND j.lease_expires_at IS NOT NULL "
     "     ORDER BY j.run_at DESC, j.id DESC LIMIT 1) AS r) "
     "SELECT r.queue_id, r.pr, r.run_at, r.id, c.ids FROM candidates AS c LEFT JOIN running AS r ON true",
-    2, {INT4OID, INT4OID}, nullptr};
+    3, {INT4OID, INT4OID, TIMESTAMPTZOID}, nullptr};
 
 // A bounded sweep: each priority leased from is read from its start up to its lease bound only, so a
 // backlog of waiting due jobs above the bound costs nothing. Priorities never leased from hold no
@@ -577,27 +580,51 @@ SweepToDeadLetters(KeptStatement *lock, Datum *lock_args, const char *reason, bo
 
 static KeptStatement maintain_dead_letters = {"SELECT dlq._maintain_dead_letters()", 0, {}, nullptr};
 
+// A full pass over one queue (every queue: 0); it bounds the sweeps when the plan allows.
+static Datum
+FullPass(const hint::SweepPlan *plan, int32 queue_id, int32 limit) {
+	bool isnull;
+	Datum args[3] = {Int32GetDatum(queue_id), Int32GetDatum(limit), TimestampTzGetDatum(plan->begun.started)};
+	ExecKept(&find_expired, args, nullptr);
+	hint::NoteRunningRows(plan);
+	hint::FinishFullPass(plan);
+	return datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull), false, -1);
+}
+
 // Candidate ids (bigint[]) of jobs whose lease expired: a full pass reads every due range and raises
 // the lease bounds; a bounded sweep reads the due ranges up to them (core/sweep_bound.hpp).
 static Datum
 FindExpired(int32 queue_id, int32 limit) {
 	bool isnull;
 	hint::SweepPlan plan;
-	hint::BeginSweep(static_cast<int64>(guc_sweep_full_pass_interval_s) * USECS_PER_SEC, &plan);
-	if (plan.full) {
-		Datum args[2] = {Int32GetDatum(queue_id), Int32GetDatum(limit)};
-		ExecKept(&find_expired, args, nullptr);
-		hint::NoteRunningRows(&plan);
-		hint::FinishFullPass(&plan);
-		return datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull), false, -1);
-	}
+	hint::BeginSweep(queue_id, static_cast<int64>(guc_sweep_full_pass_interval_s) * USECS_PER_SEC, &plan);
+	if (plan.full)
+		return FullPass(&plan, queue_id, limit);
 	hint::LeaseBounds bounds;
 	hint::CollectLeaseBounds(queue_id, &bounds);
-	if (bounds.count == 0)
-		return PointerGetDatum(construct_empty_array(INT8OID)); // no claim since the full pass, none running before
-	Datum args[5] = {bounds.queue_ids, bounds.priorities, bounds.run_ats, bounds.ids, Int32GetDatum(limit)};
-	ExecKept(&find_expired_bounded, args, nullptr);
-	return datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
+	// Queues without a bound are read whole, each by a full pass of its own (which bounds nothing).
+	ArrayBuildState *found = initArrayResult(INT8OID, CurrentMemoryContext, false);
+	hint::SweepPlan queue_pass = plan;
+	queue_pass.may_bound = false;
+	for (int i = 0; i < bounds.unbounded_count; i++) {
+		ArrayType *ids = DatumGetArrayTypeP(FullPass(&queue_pass, bounds.unbounded_queue_ids[i], limit));
+		Datum *elements;
+		int n;
+		deconstruct_array(ids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, nullptr, &n);
+		for (int e = 0; e < n; e++)
+			accumArrayResult(found, elements[e], false, INT8OID, CurrentMemoryContext);
+	}
+	if (bounds.count > 0) {
+		Datum args[5] = {bounds.queue_ids, bounds.priorities, bounds.run_ats, bounds.ids, Int32GetDatum(limit)};
+		ExecKept(&find_expired_bounded, args, nullptr);
+		ArrayType *ids = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		Datum *elements;
+		int n;
+		deconstruct_array(ids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, nullptr, &n);
+		for (int e = 0; e < n; e++)
+			accumArrayResult(found, elements[e], false, INT8OID, CurrentMemoryContext);
+	}
+	return makeArrayResult(found, CurrentMemoryContext);
 }
 
 // The first column of SPI_tuptable's rows (bigint) as a bigint[].

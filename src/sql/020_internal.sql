@@ -70,7 +70,7 @@ LANGUAGE C
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dlq_job_written';
 
-CREATE TRIGGER job_written AFTER INSERT OR UPDATE OF queue_id, priority, run_at ON dlq.job
+CREATE TRIGGER job_written AFTER INSERT OR UPDATE OF id, queue_id, priority, run_at ON dlq.job
 	FOR EACH STATEMENT EXECUTE FUNCTION dlq._job_written();
 ALTER TABLE dlq.job ENABLE ALWAYS TRIGGER job_written;
 
@@ -87,6 +87,12 @@ RETURNS TABLE (priority integer, run_at timestamptz, job_id bigint)
 LANGUAGE C STRICT
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dlq_lease_bounds';
+
+CREATE FUNCTION dlq._forget_queue(queue_id integer)
+RETURNS void
+LANGUAGE C STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_forget_queue';
 
 CREATE FUNCTION dlq._sweeps_bounded()
 RETURNS boolean

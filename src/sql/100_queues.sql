@@ -15,6 +15,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_null text;
+	v_id integer;
 BEGIN
 	IF queue IS NULL THEN
 		RAISE EXCEPTION 'queue must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -40,7 +41,10 @@ BEGIN
 	END IF;
 	INSERT INTO dlq.queue (name, max_attempts, lease, recovery_window, backoff_base, backoff_max, retention)
 	VALUES (queue, max_attempts, lease, recovery_window, backoff_base, backoff_max,
-	        nullif(retention, interval '0'));
+	        nullif(retention, interval '0'))
+	RETURNING id INTO v_id;
+	-- Its id may be an old one's (the extension dropped and created again): no hint or bound of that one.
+	PERFORM dlq._forget_queue(v_id);
 EXCEPTION WHEN unique_violation THEN
 	IF if_not_exists THEN
 		RAISE NOTICE 'queue "%" already exists, skipping', queue;

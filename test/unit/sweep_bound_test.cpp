@@ -43,8 +43,13 @@ TEST(LeaseBound, MorePrioritiesThanFitLeaveTheQueueUnbounded) {
 }
 
 TEST(SweepState, TheFirstSweepIsAFullPass) {
-	SweepState state;
+	SweepState state; // as after a start: the bounds in memory know nothing of earlier claims
 	EXPECT_TRUE(NeedsFullPass(state, 1000, 300));
+	EXPECT_TRUE(NeedsFullPass(state, INT64_MAX, INT64_MAX)); // however long the interval
+	FullPassBegin begun = BeginFullPass(state, 1000);
+	EXPECT_TRUE(begun.may_bound);
+	EXPECT_EQ(begun.started, 1000);
+	EXPECT_FALSE(state.bounded); // beginning a pass changes nothing
 }
 
 TEST(SweepState, AFullPassWithNoWriteOutsideTheApiBoundsTheNextSweeps) {
