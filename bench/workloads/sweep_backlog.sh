@@ -10,6 +10,13 @@ BACKLOG=${BACKLOG:-1000000}
 
 echo "### Sweep passes with $BACKLOG due jobs waiting and 100 running (none expired)"
 echo
+# Sessions of an earlier part (pgbench clients just killed) may still be finishing a transaction, and
+# the reset's DROP EXTENSION would deadlock with them: wait for them to go (at most 60 s), then end any left.
+for _ in $(seq 60); do
+	[ "$(pb_val "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" = 0 ] && break
+	sleep 1
+done
+pb_val "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()" >/dev/null
 reset_sys "$DLQ_SYS"
 pb_psql -v queue=default -v n="$BACKLOG" -v delay=0 -f "$SQL/enqueue_bulk.sql" >/dev/null
 pb_val "VACUUM ANALYZE dlq.job" >/dev/null

@@ -12,9 +12,10 @@
 //    every due range, as sweeps always did, and raises the bounds to the highest running job it saw;
 //    sweeps are bounded only after a full pass that no write outside the API overlapped;
 //  - a full pass also runs at least every dlq.sweep_full_pass_interval, for what no hook sees (a
-//    prepared claim committed after a restart, a lease set by hand);
-//  - a queue that has used more priorities than a bound holds is not bounded: its database's sweeps
-//    are full passes until the server restarts.
+//    prepared claim committed after a restart, a lease set by hand, a running job written by hand with
+//    a run_at still to come);
+//  - a queue that has used more priorities than a bound holds is not bounded: every sweep reads it
+//    whole, until the server restarts.
 // All functions are pure; the caller holds a lock.
 #pragma once
 #include <cstdint>

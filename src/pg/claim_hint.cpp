@@ -495,6 +495,10 @@ ForgetQueue(int32 queue_id) {
 	if (index >= 0) {
 		table->slots[index].hint.start = core::kLowestClaimKey;
 		table->slots[index].lease_bound = core::LeaseBound{};
+		// Jobs of the old queue may have outlived it (a drop racing an enqueue): a full pass bounds them.
+		int database = FindDatabase();
+		if (database >= 0)
+			table->databases[database].sweep.bounded = false;
 	}
 	SpinLockRelease(&table->lock);
 }

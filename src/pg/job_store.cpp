@@ -588,7 +588,9 @@ FullPass(const hint::SweepPlan *plan, int32 queue_id, int32 limit) {
 	ExecKept(&find_expired, args, nullptr);
 	hint::NoteRunningRows(plan);
 	hint::FinishFullPass(plan);
-	return datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull), false, -1);
+	Datum ids = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull), false, -1);
+	SPI_freetuptable(SPI_tuptable); // one per queue without a bound, each sweep
+	return ids;
 }
 
 // Candidate ids (bigint[]) of jobs whose lease expired: a full pass reads every due range and raises
