@@ -31,6 +31,17 @@ LeaseBoundOf(const LeaseBound &bound, int32_t priority, ClaimKey *out) noexcept 
 	return false;
 }
 
+bool
+SweepRangeStart(const ClaimKey &bound, const ClaimKey &hint_start, ClaimKey *from) noexcept {
+	if (KeyBefore(bound, hint_start))
+		return false;
+	if (bound.priority == hint_start.priority)
+		*from = hint_start;
+	else
+		*from = ClaimKey{bound.priority, kLowestClaimKey.run_at, kLowestClaimKey.id};
+	return true;
+}
+
 void
 NoteUnknownSweepWrite(SweepState &state, bool new_writer) noexcept {
 	state.bounded = false;

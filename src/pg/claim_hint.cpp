@@ -447,6 +447,7 @@ CollectLeaseBounds(int32 queue_id, LeaseBounds *out) {
 	struct Entry {
 		int32 queue_id;
 		core::ClaimKey key;
+		core::ClaimKey from;
 	};
 	constexpr int kMostEntries = kSlots * core::kMaxBoundedPriorities;
 	Entry *entries = static_cast<Entry *>(palloc(sizeof(Entry) * kMostEntries));
@@ -461,8 +462,13 @@ CollectLeaseBounds(int32 queue_id, LeaseBounds *out) {
 			unbounded[unbounded_count++] = slot.queue_id;
 			continue;
 		}
-		for (int32 i = 0; i < slot.lease_bound.count; i++)
-			entries[count++] = Entry{slot.queue_id, slot.lease_bound.highest[i]};
+		for (int32 i = 0; i < slot.lease_bound.count; i++) {
+			core::ClaimKey from;
+			// dlq.claim_hints = off is the advice when jobs may be written unseen (README): no hint then.
+			const core::ClaimKey &hint = guc_claim_hints ? slot.hint.start : core::kLowestClaimKey;
+			if (core::SweepRangeStart(slot.lease_bound.highest[i], hint, &from))
+				entries[count++] = Entry{slot.queue_id, slot.lease_bound.highest[i], from};
+		}
 	}
 	SpinLockRelease(&table->lock);
 	out->unbounded_count = unbounded_count;
@@ -471,11 +477,15 @@ CollectLeaseBounds(int32 queue_id, LeaseBounds *out) {
 	Datum *priorities = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
 	Datum *run_ats = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
 	Datum *ids = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
+	Datum *from_run_ats = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
+	Datum *from_ids = static_cast<Datum *>(palloc(sizeof(Datum) * (count + 1)));
 	for (int i = 0; i < count; i++) {
 		queues[i] = Int32GetDatum(entries[i].queue_id);
 		priorities[i] = Int32GetDatum(entries[i].key.priority);
 		run_ats[i] = TimestampTzGetDatum(entries[i].key.run_at);
 		ids[i] = Int64GetDatum(entries[i].key.id);
+		from_run_ats[i] = TimestampTzGetDatum(entries[i].from.run_at);
+		from_ids[i] = Int64GetDatum(entries[i].from.id);
 	}
 	out->count = count;
 	out->queue_ids = PointerGetDatum(construct_array(queues, count, INT4OID, 4, true, TYPALIGN_INT));
@@ -483,6 +493,10 @@ CollectLeaseBounds(int32 queue_id, LeaseBounds *out) {
 	out->run_ats = PointerGetDatum(
 	    construct_array(run_ats, count, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	out->ids = PointerGetDatum(construct_array(ids, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	out->from_run_ats = PointerGetDatum(construct_array(from_run_ats, count, TIMESTAMPTZOID, sizeof(TimestampTz),
+	                                                    FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	out->from_ids =
+	    PointerGetDatum(construct_array(from_ids, count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	pfree(entries);
 }
 

@@ -58,14 +58,17 @@ void NoteRunningRows(const SweepPlan *plan);
 bool FinishFullPass(const SweepPlan *plan);
 
 // The lease bounds of this database's queues (one queue's when queue_id is not 0): parallel arrays
-// (integer[], integer[], timestamptz[], bigint[]) of one entry per (queue, priority) leased from, and
-// the queues without a bound (more priorities than fit), which the sweep reads whole.
+// (integer[], integer[], timestamptz[], bigint[], then where each range starts: timestamptz[], bigint[])
+// of one entry per (queue, priority) leased from that may hold a running job (core::SweepRangeStart),
+// and the queues without a bound (more priorities than fit), which the sweep reads whole.
 struct LeaseBounds {
 	int count;
 	Datum queue_ids;
 	Datum priorities;
 	Datum run_ats;
 	Datum ids;
+	Datum from_run_ats;
+	Datum from_ids;
 	int unbounded_count;
 	int32 *unbounded_queue_ids;
 };

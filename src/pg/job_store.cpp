@@ -504,20 +504,23 @@ static KeptStatement find_expired = {
     "SELECT r.queue_id, r.pr, r.run_at, r.id, c.ids FROM candidates AS c LEFT JOIN running AS r ON true",
     3, {INT4OID, INT4OID, TIMESTAMPTZOID}, nullptr};
 
-// A bounded sweep: each priority leased from is read from its start up to its lease bound only, so a
-// backlog of waiting due jobs above the bound costs nothing. Priorities never leased from hold no
-// running job and are not read.
+// A bounded sweep: each priority leased from is read up to its lease bound only, so a backlog of
+// waiting due jobs above the bound costs nothing, and from the queue's claim hint in the hint's priority,
+// so the dead entries of finished jobs before it are not stepped over either. Priorities never leased
+// from hold no running job and are not read.
 static KeptStatement find_expired_bounded = {
     "SELECT coalesce(array_agg(c.id), '{}') FROM ( "
-    "  SELECT e.id FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::bigint[]) "
-    "                   AS b(queue_id, pr, run_at, id) "
+    "  SELECT e.id FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::bigint[], "
+    "                          $6::timestamptz[], $7::bigint[]) AS b(queue_id, pr, run_at, id, from_run_at, from_id) "
     "  CROSS JOIN LATERAL ( "
     "    SELECT j.id FROM dlq.job AS j "
     "     WHERE j.queue_id = b.queue_id AND j.priority = b.pr AND (j.run_at, j.id) <= (b.run_at, b.id) "
+    "       AND (j.run_at, j.id) >= (b.from_run_at, b.from_id) "
     "       AND j.run_at <= now() AND j.lease_expires_at < now() "
     "     LIMIT $5) AS e "
     "   LIMIT $5) AS c",
-    5, {INT4ARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT4OID}, nullptr};
+    7, {INT4ARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT4OID, TIMESTAMPTZARRAYOID, INT8ARRAYOID},
+    nullptr};
 
 // Expired leases with attempts left go back to waiting, available at once (run_at = now(), which also
 // moves them behind the expired leases still to be found, so a large backlog of expired leases is
@@ -617,7 +620,8 @@ FindExpired(int32 queue_id, int32 limit) {
 			accumArrayResult(found, elements[e], false, INT8OID, CurrentMemoryContext);
 	}
 	if (bounds.count > 0) {
-		Datum args[5] = {bounds.queue_ids, bounds.priorities, bounds.run_ats, bounds.ids, Int32GetDatum(limit)};
+		Datum args[7] = {bounds.queue_ids, bounds.priorities, bounds.run_ats, bounds.ids, Int32GetDatum(limit),
+		                 bounds.from_run_ats, bounds.from_ids};
 		ExecKept(&find_expired_bounded, args, nullptr);
 		ArrayType *ids = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		Datum *elements;

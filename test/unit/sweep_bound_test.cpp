@@ -42,6 +42,32 @@ TEST(LeaseBound, MorePrioritiesThanFitLeaveTheQueueUnbounded) {
 	EXPECT_TRUE(bound.overflow);
 }
 
+TEST(SweepRangeStart, StartsAtTheHintInItsPriority) {
+	ClaimKey from;
+	ASSERT_TRUE(SweepRangeStart(Key(2, 500, 9), Key(2, 100, 4), &from));
+	EXPECT_TRUE(SameKey(from, Key(2, 100, 4)));
+	// A bound equal to the hint: the range holds that one entry.
+	ASSERT_TRUE(SweepRangeStart(Key(2, 100, 4), Key(2, 100, 4), &from));
+	EXPECT_TRUE(SameKey(from, Key(2, 100, 4)));
+}
+
+TEST(SweepRangeStart, StartsAtThePriorityStartAboveTheHint) {
+	ClaimKey from;
+	ASSERT_TRUE(SweepRangeStart(Key(3, 500, 9), Key(2, 100, 4), &from));
+	EXPECT_TRUE(SameKey(from, Key(3, kLowestClaimKey.run_at, kLowestClaimKey.id)));
+	// A hint at the queue's start (after a restart or a write outside the API) reads every range whole.
+	ASSERT_TRUE(SweepRangeStart(Key(INT32_MIN, 5, 5), kLowestClaimKey, &from));
+	EXPECT_TRUE(SameKey(from, kLowestClaimKey));
+}
+
+TEST(SweepRangeStart, ReadsNothingBelowTheHint) {
+	ClaimKey from = Key(7, 7, 7);
+	EXPECT_FALSE(SweepRangeStart(Key(1, 900, 9), Key(2, 100, 4), &from)); // a lower priority
+	EXPECT_FALSE(SweepRangeStart(Key(2, 99, 9), Key(2, 100, 4), &from));  // below in the same priority
+	EXPECT_FALSE(SweepRangeStart(Key(2, 100, 3), Key(2, 100, 4), &from));
+	EXPECT_TRUE(SameKey(from, Key(7, 7, 7))); // untouched
+}
+
 TEST(SweepState, TheFirstSweepIsAFullPass) {
 	SweepState state; // as after a start: the bounds in memory know nothing of earlier claims
 	EXPECT_TRUE(NeedsFullPass(state, 1000, 300));
