@@ -143,6 +143,8 @@ SELECT lease_expires_at IS NULL AS rescued FROM dlq.job WHERE queue_id = :many_i
 -- sweeps compared is the same.
 SELECT dlq.create_queue('head');
 SELECT outcomes FROM pg_temp.sweep_read(); -- a full pass: the id was used before
+-- No autovacuum here: it would remove the dead entries this compares reading and not reading.
+ALTER TABLE dlq.job SET (autovacuum_enabled = false);
 CREATE PROCEDURE pg_temp.claim_and_complete(queue text, rounds integer)
 LANGUAGE plpgsql AS $$
 BEGIN
