@@ -550,11 +550,13 @@ static KeptStatement lock_stuck = {
     "   ORDER BY j.lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) AS s",
     2, {INT8ARRAYOID, INT4OID}, nullptr};
 
+// Read through job_first_failed_idx. `queue_id + 0`: for a sweep of one queue, the custom plan's
+// `queue_id = $1` took the claim index instead and read every entry of the queue, dead ones included.
 static KeptStatement lock_unrecovered = {
     "SELECT coalesce(array_agg(s.id), '{}') FROM ( "
     "  SELECT j.id FROM dlq.job AS j JOIN dlq.queue AS q ON q.id = j.queue_id "
     "   WHERE j.first_failed_at < now() - q.recovery_window AND j.lease_expires_at IS NULL "
-    "     AND ($1 = 0 OR j.queue_id = $1) AND j.id <> ALL ($3) "
+    "     AND ($1 = 0 OR j.queue_id + 0 = $1) AND j.id <> ALL ($3) "
     "   ORDER BY j.first_failed_at LIMIT $2 FOR UPDATE OF j SKIP LOCKED) AS s",
     3, {INT4OID, INT4OID, INT8ARRAYOID}, nullptr};
 
