@@ -598,6 +598,17 @@ FullPass(const hint::SweepPlan *plan, int32 queue_id, int32 limit) {
 	return ids;
 }
 
+// Appends the ids of a bigint[] to `found`.
+static void
+AppendIds(ArrayBuildState *found, Datum id_array) {
+	Datum *elements;
+	int n;
+	deconstruct_array(DatumGetArrayTypeP(id_array), INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+	                  &elements, nullptr, &n);
+	for (int e = 0; e < n; e++)
+		accumArrayResult(found, elements[e], false, INT8OID, CurrentMemoryContext);
+}
+
 // Candidate ids (bigint[]) of jobs whose lease expired: a full pass reads every due range and raises
 // the lease bounds; a bounded sweep reads the due ranges up to them (core/sweep_bound.hpp).
 static Datum
@@ -613,24 +624,13 @@ FindExpired(int32 queue_id, int32 limit) {
 	ArrayBuildState *found = initArrayResult(INT8OID, CurrentMemoryContext, false);
 	hint::SweepPlan queue_pass = plan;
 	queue_pass.may_bound = false;
-	for (int i = 0; i < bounds.unbounded_count; i++) {
-		ArrayType *ids = DatumGetArrayTypeP(FullPass(&queue_pass, bounds.unbounded_queue_ids[i], limit));
-		Datum *elements;
-		int n;
-		deconstruct_array(ids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, nullptr, &n);
-		for (int e = 0; e < n; e++)
-			accumArrayResult(found, elements[e], false, INT8OID, CurrentMemoryContext);
-	}
+	for (int i = 0; i < bounds.unbounded_count; i++)
+		AppendIds(found, FullPass(&queue_pass, bounds.unbounded_queue_ids[i], limit));
 	if (bounds.count > 0) {
 		Datum args[7] = {bounds.queue_ids, bounds.priorities, bounds.run_ats, bounds.ids, Int32GetDatum(limit),
 		                 bounds.from_run_ats, bounds.from_ids};
 		ExecKept(&find_expired_bounded, args, nullptr);
-		ArrayType *ids = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		Datum *elements;
-		int n;
-		deconstruct_array(ids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, nullptr, &n);
-		for (int e = 0; e < n; e++)
-			accumArrayResult(found, elements[e], false, INT8OID, CurrentMemoryContext);
+		AppendIds(found, SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	return makeArrayResult(found, CurrentMemoryContext);
 }
