@@ -178,4 +178,7 @@ SELECT outcomes, claim_blocks < 20 AS few_blocks FROM pg_temp.sweep_read('head')
 SET dlq.sweep_full_pass_interval = -1;
 SET dlq.sweep_full_pass_interval = '8d';
 SELECT * FROM dlq._lease_bounds(NULL);
+-- _forget_queue: a null or unknown queue id changes nothing.
+SELECT dlq._forget_queue(NULL), dlq._forget_queue(-1);
+SELECT dlq._sweeps_bounded() AS still_bounded;
 DROP EXTENSION dlq CASCADE;

@@ -2,16 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "claim_key_helpers.hpp"
+
 namespace dlq::core {
 namespace {
 
-constexpr ClaimKey Key(int32_t priority, int64_t run_at, int64_t id) {
-	return ClaimKey{priority, run_at, id};
-}
-
-bool SameKey(const ClaimKey &a, const ClaimKey &b) {
-	return !KeyBefore(a, b) && !KeyBefore(b, a);
-}
+using test_support::Key;
+using test_support::SameKey;
 
 TEST(LeaseBound, KeepsTheHighestKeyOfEachPriority) {
 	LeaseBound bound;
