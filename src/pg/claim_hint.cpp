@@ -358,21 +358,15 @@ FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const cor
 // ---- lease bounds (core/sweep_bound.hpp) ------------------------------------------------------------
 
 void
-NoteLeasedRows(int32 queue_id, int id_column, int priority_column, int run_at_column) {
-	if (table == nullptr || SPI_processed == 0)
+NoteLeasedKeys(int32 queue_id, const core::ClaimKey *keys, int count_in) {
+	if (table == nullptr || count_in == 0)
 		return;
-	// Rows come in claim order, so the last row of each priority is that priority's highest key. Keys
-	// are read outside the lock; a claim over more priorities than a bound holds overflows it anyway.
+	// Keys come in claim order, so the last key of each priority is that priority's highest. A claim over
+	// more priorities than a bound holds overflows it anyway.
 	core::ClaimKey highest[core::kMaxBoundedPriorities + 1];
 	int count = 0;
-	bool isnull;
-	TupleDesc desc = SPI_tuptable->tupdesc;
-	for (uint64 row = 0; row < SPI_processed; row++) {
-		HeapTuple tuple = SPI_tuptable->vals[row];
-		core::ClaimKey key;
-		key.priority = DatumGetInt32(SPI_getbinval(tuple, desc, priority_column, &isnull));
-		key.run_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, run_at_column, &isnull));
-		key.id = DatumGetInt64(SPI_getbinval(tuple, desc, id_column, &isnull));
+	for (int i = 0; i < count_in; i++) {
+		const core::ClaimKey &key = keys[i];
 		if (count > 0 && highest[count - 1].priority == key.priority)
 			highest[count - 1] = key;
 		else if (count < core::kMaxBoundedPriorities + 1)

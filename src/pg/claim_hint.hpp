@@ -38,9 +38,9 @@ void BeginClaim(Datum queue_name, ClaimBegin *out);
 // its snapshot saw from the start it was given.
 void FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const core::ClaimKey &first_visible);
 
-// After a claim statement: raises the queue's lease bounds to the claimed rows of SPI_tuptable (claim
-// order; columns 1-based). Must run before the transaction commits.
-void NoteLeasedRows(int32 queue_id, int id_column, int priority_column, int run_at_column);
+// After a claim: raises the queue's lease bounds to the keys of the jobs it took (claim order). Must run
+// before the transaction commits.
+void NoteLeasedKeys(int32 queue_id, const core::ClaimKey *keys, int count);
 
 // A sweep: whether it must be a full pass, decided before its statements take their snapshots.
 struct SweepPlan {

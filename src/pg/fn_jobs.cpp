@@ -124,17 +124,13 @@ dlq_claim(PG_FUNCTION_ARGS) {
 	});
 	ValidateLeaseArg(fcinfo, 3);
 
-	ConnectSpi();
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	bool queue_exists;
-	uint64 claimed = store::ClaimJobs(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
-	                                  PG_ARGISNULL(3) ? (Datum)0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3), &queue_exists);
+	store::ClaimJobs(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), batch, PG_ARGISNULL(3) ? (Datum)0 : PG_GETARG_DATUM(3),
+	                 PG_ARGISNULL(3), rsinfo->setResult, rsinfo->setDesc, &queue_exists);
 	if (!queue_exists)
 		dlq::pg::RaiseUnknownQueue(queue);
-	if (claimed > 0)
-		dlq::pg::ReturnSpiRowsAsSet(fcinfo);
-	else
-		InitMaterializedSRF(fcinfo, 0);
-	SPI_finish();
 	return (Datum)0;
 }
 

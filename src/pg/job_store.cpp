@@ -165,115 +165,16 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 
 // ---- claim, heartbeat, complete ---------------------------------------------------------------------
 
-// The probe shared by the claim and the sweep: the first live entry of a queue's claim index after a
-// condition (one descent; dead entries at the head are stepped over here), and the due range of its
+// The sweep's probe: the first live entry of a queue's claim index after a condition (one descent; dead entries at the head are stepped over here), and the due range of its
 // priority read from that entry, so the range scan does not step over them again.
 #define DLQ_FIRST_ENTRY(queue_id, after) \
 	"SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j " \
 	" WHERE j.queue_id = " queue_id after " ORDER BY j.priority, j.run_at, j.id LIMIT 1"
 #define DLQ_DUE_FROM_PROBE "(j.run_at, j.id) >= (p.since, p.since_id) AND j.run_at <= now() "
 
-// The claim reads the claim index (queue, priority, run_at, id) one priority at a time, lowest first:
-// the probe above finds the first live entry of the next priority (taken only while the batch is not
-// full) and the due range of that priority is read from that entry up to now(). So a queue holding
-// millions of jobs scheduled for later costs a claim a few descents. The first probe starts at the
-// queue's claim hint ($6, $7, $8; see claim_hint.hpp), so the entries of finished jobs that vacuum has
-// not removed (the head of the index, growing while a queue drains or while a snapshot is held) are
-// skipped; a hint is used only when the name still resolves to the queue it was read for ($5). The range
-// starts at the probe's (run_at, id), not at its run_at alone, because the jobs of one enqueue_many share
-// a run_at. The scan steps over running jobs (at most workers x batch); claiming sets only unindexed
-// columns, so the update is HOT. Every row carries the queue and the first probe's entry (the first row
-// of the recursion), which moves the hint. The queue's row travels down the recursion rather than being
-// read by scalar subqueries: each node and subplan costs every call its start-up, and that start-up was
-// a third of the claim's time. The update finds the picked jobs by `id = ANY (array)`, an index probe
-// whatever the estimates: joined to the picked rows instead, the generic plan (which estimates LIMIT $3
-// as a tenth of the table) hashed the whole table on every claim (regress 11_claim_plan).
-#define DLQ_HINT_PART(param, lowest) "CASE WHEN q.id = $5 THEN " param " ELSE " lowest " END"
-#define DLQ_FIRST_FROM_HINT \
-	DLQ_FIRST_ENTRY("q.id", " AND (j.priority, j.run_at, j.id) >= (" DLQ_HINT_PART("$6", "'-2147483648'::integer") ", " \
-	                DLQ_HINT_PART("$7", "'-infinity'::timestamptz") ", " \
-	                DLQ_HINT_PART("$8", "'-9223372036854775808'::bigint") ")")
-// The claim and the probe after an empty claim take the same arguments: queue name, worker, batch, lease,
-// then the hint's queue id and key.
-#define DLQ_CLAIM_ARG_TYPES {TEXTOID, TEXTOID, INT4OID, INTERVALOID, INT4OID, INT4OID, TIMESTAMPTZOID, INT8OID}
-static KeptStatement claim_jobs = {
-    "WITH RECURSIVE prios AS ( "
-    "  SELECT q.id AS queue_id, q.lease, f.pr, f.since, f.since_id "
-    "    FROM dlq.queue AS q CROSS JOIN LATERAL (" DLQ_FIRST_FROM_HINT ") AS f "
-    "   WHERE q.name = $1 AND NOT q.paused "
-    "  UNION ALL "
-    "  SELECT p.queue_id, p.lease, f.pr, f.since, f.since_id "
-    "    FROM prios AS p CROSS JOIN LATERAL (" DLQ_FIRST_ENTRY("p.queue_id", " AND j.priority > p.pr") ") AS f), "
-    "picked AS ( "
-    "  SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
-    "    SELECT j.id FROM dlq.job AS j "
-    "     WHERE j.queue_id = p.queue_id AND j.priority = p.pr "
-    "       AND " DLQ_DUE_FROM_PROBE "AND j.lease_expires_at IS NULL "
-    "     ORDER BY j.run_at, j.id "
-    "     LIMIT $3 FOR UPDATE SKIP LOCKED) AS e "
-    "   LIMIT $3), "
-    "claimed AS ( "
-    "  UPDATE dlq.job AS j "
-    "     SET attempt = j.attempt + 1, worker = $2, lease_expires_at = now() + coalesce($4, f.lease), "
-    "         first_attempted_at = coalesce(j.first_attempted_at, now()) "
-    "    FROM (SELECT * FROM prios LIMIT 1) AS f "
-    "   WHERE j.id = ANY (ARRAY(SELECT id FROM picked)) "
-    "  RETURNING j.id, j.kind, j.payload, j.attempt, j.max_attempts, j.tenant, j.enqueued_at, "
-    "            j.lease_expires_at, f.queue_id, f.pr, f.since, f.since_id, j.priority, j.run_at) "
-    "SELECT * FROM claimed AS c ORDER BY c.priority, c.run_at, c.id",
-    8, DLQ_CLAIM_ARG_TYPES, nullptr, true};
-
-// A claim that took nothing: whether the queue exists, and the first entry from the hint that a fresh
-// snapshot sees (null when there is none), which moves the hint like a claim's first probe. Waiting
-// jobs that are not due yet or running jobs keep idle claims from stepping over the same dead entries.
-static KeptStatement probe_queue = {
-    "SELECT q.id, f.pr, f.since, f.since_id "
-    "  FROM dlq.queue AS q LEFT JOIN LATERAL (" DLQ_FIRST_FROM_HINT ") AS f ON true "
-    " WHERE q.name = $1",
-    8, DLQ_CLAIM_ARG_TYPES, nullptr, true};
+// The claim itself runs no statement: see job_claim.cpp.
 
 static KeptStatement queue_exists = {"SELECT 1 FROM dlq.queue WHERE name = $1", 1, {TEXTOID}, nullptr};
-
-// The hint moves to the entry in columns first_column .. first_column + 2 of the first row (queue id in
-// first_column - 1), when there is one.
-static void
-FinishClaimFromRow(const hint::ClaimBegin *begun, Datum queue_name, int first_column) {
-	bool isnull;
-	int32 queue_id = SpiInt32(0, first_column - 1, &isnull);
-	core::ClaimKey first_visible;
-	first_visible.priority = SpiInt32(0, first_column, &isnull);
-	if (isnull)
-		return;
-	first_visible.run_at =
-	    DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, first_column + 1, &isnull));
-	first_visible.id = SpiInt64(0, first_column + 2, &isnull);
-	hint::FinishClaim(begun, queue_name, queue_id, first_visible);
-}
-
-uint64
-ClaimJobs(Datum queue_name, Datum worker, Datum batch, Datum lease, bool lease_is_null, bool *queue_exists) {
-	hint::ClaimBegin begun;
-	hint::BeginClaim(queue_name, &begun);
-	Datum args[8] = {queue_name, worker, batch, lease, Int32GetDatum(begun.queue_id),
-	                 Int32GetDatum(begun.queue.start.priority), TimestampTzGetDatum(begun.queue.start.run_at),
-	                 Int64GetDatum(begun.queue.start.id)};
-	char nulls[9] = {' ', ' ', ' ', lease_is_null ? 'n' : ' ', ' ', ' ', ' ', ' ', '\0'};
-	uint64 rows = ExecKept(&claim_jobs, args, nulls);
-	*queue_exists = true;
-	if (rows > 0) {
-		bool isnull;
-		hint::NoteLeasedRows(SpiInt32(0, 9, &isnull), 1, 13, 14);
-		FinishClaimFromRow(&begun, queue_name, 10);
-		return rows;
-	}
-	// Nothing claimed, so nothing changed: the probe's snapshot may move the hint as the claim's would.
-	if (ExecKept(&probe_queue, args, nulls) == 0) {
-		*queue_exists = false;
-		return 0;
-	}
-	FinishClaimFromRow(&begun, queue_name, 2);
-	return 0;
-}
 
 bool
 QueueExists(Datum queue_name) {

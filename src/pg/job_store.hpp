@@ -1,6 +1,6 @@
 // The live-job storage: every statement that inserts, claims, completes, fails or moves a job lives in
 // job_store.cpp, behind these functions, so the storage can be redesigned without touching callers.
-// All functions must be called between SPI_connect() and SPI_finish(); results that come back as rows
+// All functions but ClaimJobs must be called between SPI_connect() and SPI_finish(); results that come back as rows
 // are left in SPI_tuptable.
 #pragma once
 
@@ -30,11 +30,12 @@ bool FindQueue(Datum queue_name, QueueInfo *out);
 // one per element.
 void InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys);
 
-// Leases up to `batch` available jobs of the queue to the worker. Rows in SPI_tuptable, in claim order:
-// job_id, kind, payload, attempt, max_attempts, tenant, enqueued_at, lease_expires_at, then columns of
-// the store's own (ignored by ReturnSpiRowsAsSet). Returns the count of jobs claimed; when it is 0,
-// *queue_exists tells an unknown queue from an empty or paused one.
-uint64 ClaimJobs(Datum queue_name, Datum worker, Datum batch, Datum lease, bool lease_is_null, bool *queue_exists);
+// Leases up to `batch` available jobs of the queue to the worker and appends them to `out` (rows of
+// `out_desc`: job_id, kind, payload, attempt, max_attempts, tenant, enqueued_at, lease_expires_at) in
+// claim order. Returns the count of jobs claimed; when it is 0, *queue_exists tells an unknown queue from
+// an empty or paused one. Runs no SQL (job_claim.cpp): needs no SPI connection.
+uint64 ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_is_null, Tuplestorestate *out,
+                 TupleDesc out_desc, bool *queue_exists);
 // Whether the queue exists.
 bool QueueExists(Datum queue_name);
 

@@ -25,17 +25,12 @@ AS 'MODULE_PATHNAME', 'dlq_enqueue_many';
 COMMENT ON FUNCTION dlq.enqueue_many(text, jsonb) IS
 	'add a batch of jobs given as a JSON array of objects; returns their ids in order';
 
--- The claim is planned with bitmap and sequential scans off: on a fresh, unanalyzed table the planner
--- would otherwise pick a plan that reads the whole backlog on every claim and keep it cached. JIT is
--- off because a disabled scan type is costed so high that JIT compilation would start for a 1 ms query.
+-- The claim runs no SQL statement (src/pg/job_claim.cpp), so no planner setting can change how it reads.
 CREATE FUNCTION dlq.claim(queue text, worker text, batch integer DEFAULT 1, lease interval DEFAULT NULL)
 RETURNS TABLE (job_id bigint, kind text, payload jsonb, attempt integer, max_attempts integer, tenant text,
                enqueued_at timestamptz, lease_expires_at timestamptz)
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET enable_bitmapscan = off
-SET enable_seqscan = off
-SET jit = off
 AS 'MODULE_PATHNAME', 'dlq_claim';
 COMMENT ON FUNCTION dlq.claim(text, text, integer, interval) IS
 	'lease up to batch available jobs to a worker (SKIP LOCKED); each claim counts an attempt';

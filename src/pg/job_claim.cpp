@@ -1,0 +1,376 @@
+// The claim, run without the executor: it reads the claim index and updates the jobs it takes through
+// the index and heap access methods. As a SQL statement (a recursive CTE, FOR UPDATE SKIP LOCKED, an
+// UPDATE) it cost a nested executor start-up per call, more than the reads and writes themselves, and a
+// row lock per job (a WAL record) before the update. Here a job is taken by a heap_update that does not
+// wait: a job another transaction is updating or locking is skipped, as SKIP LOCKED skips it, and the
+// update itself is the only record written (a HOT update, as the claim changes no indexed column).
+//
+// It reads the claim index (queue, priority, run_at, id) one priority at a time, lowest first, starting
+// at the queue's claim hint (claim_hint.hpp) so that the entries of finished jobs that vacuum has not
+// removed are not stepped over. In each priority it reads the due range (run_at <= now()), stepping over
+// running jobs (at most workers x batch); a priority whose due range ends before its entries do (jobs
+// scheduled for later) is left by a new descent to the next priority, so millions of future jobs cost a
+// claim one descent. It reports the first entry its snapshot saw from the hint, due or not (which moves
+// the hint), and raises the queue's lease bounds to the jobs it took (sweep_bound.hpp).
+//
+// Plain C style like the fmgr entry points (guard.hpp): only PODs and Datums live across PostgreSQL calls.
+#include "core/claim_hint.hpp"
+#include "pg/claim_hint.hpp"
+#include "pg/job_store.hpp"
+
+extern "C" {
+#include "access/detoast.h"
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+}
+
+namespace dlq::pg::store {
+
+namespace {
+
+// Columns of dlq.job the claim reads or writes, and of dlq.queue it reads (attribute numbers).
+struct JobColumns {
+	AttrNumber id, enqueued_at, queue_id, priority, max_attempts, kind, tenant, payload, run_at,
+	    first_attempted_at, attempt, lease_expires_at, worker;
+};
+struct QueueColumns {
+	AttrNumber id, lease, paused;
+};
+
+AttrNumber
+ColumnNumber(Relation rel, const char *name) {
+	TupleDesc desc = RelationGetDescr(rel);
+	for (int i = 0; i < desc->natts; i++) {
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+			return attr->attnum;
+	}
+	elog(ERROR, "dlq: column \"%s\" of %s is missing", name, RelationGetRelationName(rel));
+	return InvalidAttrNumber;
+}
+
+// Resolved once per table: the extension's tables are never altered (a recreated table has a new oid).
+Oid job_columns_of = InvalidOid;
+JobColumns job_columns;
+Oid queue_columns_of = InvalidOid;
+QueueColumns queue_columns;
+
+const JobColumns &
+ColumnsOfJob(Relation rel) {
+	if (job_columns_of != RelationGetRelid(rel)) {
+		job_columns = JobColumns{ColumnNumber(rel, "id"),           ColumnNumber(rel, "enqueued_at"),
+		                         ColumnNumber(rel, "queue_id"),     ColumnNumber(rel, "priority"),
+		                         ColumnNumber(rel, "max_attempts"), ColumnNumber(rel, "kind"),
+		                         ColumnNumber(rel, "tenant"),       ColumnNumber(rel, "payload"),
+		                         ColumnNumber(rel, "run_at"),       ColumnNumber(rel, "first_attempted_at"),
+		                         ColumnNumber(rel, "attempt"),      ColumnNumber(rel, "lease_expires_at"),
+		                         ColumnNumber(rel, "worker")};
+		job_columns_of = RelationGetRelid(rel);
+	}
+	return job_columns;
+}
+
+const QueueColumns &
+ColumnsOfQueue(Relation rel) {
+	if (queue_columns_of != RelationGetRelid(rel)) {
+		queue_columns = QueueColumns{ColumnNumber(rel, "id"), ColumnNumber(rel, "lease"), ColumnNumber(rel, "paused")};
+		queue_columns_of = RelationGetRelid(rel);
+	}
+	return queue_columns;
+}
+
+Oid
+RelationInDlq(Oid schema, const char *name) {
+	Oid relid = get_relname_relid(name, schema);
+	if (!OidIsValid(relid))
+		elog(ERROR, "dlq: relation dlq.%s is missing", name);
+	return relid;
+}
+
+struct QueueRow {
+	int32 id;
+	Datum lease; // interval, copied
+	bool paused;
+};
+
+// The queue's row by name, through its unique index, as the given snapshot sees it.
+bool
+ReadQueue(Oid schema, Snapshot snapshot, Datum queue_name, QueueRow *out) {
+	Relation queue_rel = table_open(RelationInDlq(schema, "queue"), AccessShareLock);
+	Relation name_index = index_open(RelationInDlq(schema, "queue_name_key"), AccessShareLock);
+	const QueueColumns &columns = ColumnsOfQueue(queue_rel);
+	ScanKeyData key;
+	// The index's own collation: the tree is ordered by it, and texteq needs one.
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, name_index->rd_indcollation[0], F_TEXTEQ,
+	                       queue_name);
+	IndexScanDesc scan = index_beginscan(queue_rel, name_index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, nullptr, 0);
+	TupleTableSlot *slot = table_slot_create(queue_rel, nullptr);
+	bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found) {
+		bool isnull;
+		out->id = DatumGetInt32(slot_getattr(slot, columns.id, &isnull));
+		out->lease = datumCopy(slot_getattr(slot, columns.lease, &isnull), false, sizeof(Interval));
+		out->paused = DatumGetBool(slot_getattr(slot, columns.paused, &isnull));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(name_index, NoLock);
+	table_close(queue_rel, NoLock);
+	return found;
+}
+
+// Index entries for a claimed job whose new version could not go on its page (not a HOT update): the
+// executor's own routine, with the state it needs made on first use.
+struct IndexInserter {
+	EState *estate;
+	ResultRelInfo *result_rel;
+	TupleTableSlot *slot;
+};
+
+void
+InsertIndexEntries(IndexInserter *inserter, Relation job_rel, HeapTuple tuple) {
+	if (inserter->estate == nullptr) {
+		inserter->estate = CreateExecutorState();
+		inserter->result_rel = makeNode(ResultRelInfo);
+		InitResultRelInfo(inserter->result_rel, job_rel, 1, nullptr, 0);
+		ExecOpenIndices(inserter->result_rel, false);
+		inserter->slot = MakeSingleTupleTableSlot(RelationGetDescr(job_rel), &TTSOpsHeapTuple);
+	}
+	ExecStoreHeapTuple(tuple, inserter->slot, false);
+	List *unused = ExecInsertIndexTuples(inserter->result_rel, inserter->slot, inserter->estate, true, false, nullptr,
+	                                     NIL);
+	list_free(unused);
+	ResetPerTupleExprContext(inserter->estate);
+}
+
+void
+EndIndexEntries(IndexInserter *inserter) {
+	if (inserter->estate == nullptr)
+		return;
+	ExecDropSingleTupleTableSlot(inserter->slot);
+	ExecCloseIndices(inserter->result_rel);
+	FreeExecutorState(inserter->estate);
+}
+
+// A varlena value copied out of the table whole (not a pointer into TOAST), for the result rows.
+Datum
+Flat(Datum value, bool isnull) {
+	if (isnull || !VARATT_IS_EXTERNAL(DatumGetPointer(value)))
+		return value;
+	return PointerGetDatum(detoast_external_attr(reinterpret_cast<struct varlena *>(DatumGetPointer(value))));
+}
+
+// Everything one claim carries through its scans.
+struct Claim {
+	Relation job_rel;
+	const JobColumns *columns;
+	TimestampTz now;
+	Datum worker;
+	Datum lease_expires_at;
+	CommandId command;
+	int32 batch;
+	int32 taken;
+	core::ClaimKey *taken_keys; // claim order
+	IndexInserter inserter;
+	Tuplestorestate *out;
+	TupleDesc out_desc;
+};
+
+// Takes the job in `slot` (visible to the claim's snapshot, waiting, due) unless another transaction is
+// updating or locking it or has changed it since the snapshot. Returns whether it was taken.
+bool
+TakeJob(Claim *claim, TupleTableSlot *slot, const core::ClaimKey &key) {
+	const JobColumns &c = *claim->columns;
+	bool isnull;
+	HeapTuple old_tuple = ExecFetchSlotHeapTuple(slot, false, nullptr);
+	int32 attempt = DatumGetInt32(slot_getattr(slot, c.attempt, &isnull));
+	slot_getattr(slot, c.first_attempted_at, &isnull);
+	bool first_attempt = isnull;
+
+	int columns[4] = {c.attempt, c.worker, c.lease_expires_at, c.first_attempted_at};
+	Datum values[4] = {Int32GetDatum(attempt + 1), claim->worker, claim->lease_expires_at,
+	                   TimestampTzGetDatum(claim->now)};
+	bool nulls[4] = {false, false, false, false};
+	HeapTuple new_tuple = heap_modify_tuple_by_cols(old_tuple, RelationGetDescr(claim->job_rel), first_attempt ? 4 : 3,
+	                                                columns, values, nulls);
+
+	ItemPointerData old_tid = slot->tts_tid;
+	TM_FailureData failure;
+	LockTupleMode lock_mode;
+	TM_Result result =
+	    heap_update(claim->job_rel, &old_tid, new_tuple, claim->command, InvalidSnapshot, false, &failure, &lock_mode);
+	if (result != TM_Ok) {
+		// TM_BeingModified: a transaction in progress updates or locks it (another claim, a complete).
+		// TM_Updated, TM_Deleted: changed by a transaction that committed after the snapshot.
+		// TM_SelfModified: changed by this transaction's current command. Each is skipped.
+		heap_freetuple(new_tuple);
+		return false;
+	}
+	if (!HeapTupleIsHeapOnly(new_tuple))
+		InsertIndexEntries(&claim->inserter, claim->job_rel, new_tuple);
+
+	Datum row[8];
+	bool row_nulls[8];
+	AttrNumber out_columns[8] = {c.id, c.kind, c.payload, c.attempt, c.max_attempts, c.tenant, c.enqueued_at,
+	                             c.lease_expires_at};
+	TupleDesc desc = RelationGetDescr(claim->job_rel);
+	for (int i = 0; i < 8; i++) {
+		row[i] = heap_getattr(new_tuple, out_columns[i], desc, &row_nulls[i]);
+		if (TupleDescAttr(desc, out_columns[i] - 1)->attlen == -1)
+			row[i] = Flat(row[i], row_nulls[i]);
+	}
+	tuplestore_putvalues(claim->out, claim->out_desc, row, row_nulls);
+	heap_freetuple(new_tuple);
+	claim->taken_keys[claim->taken++] = key;
+	return true;
+}
+
+// Scan keys on the claim index (queue_id, priority, run_at, id): the queue, and its first entry on, the
+// priority `priority` from run_at `from` on (the hint), or the priorities above `priority`. Always three
+// keys, the count the scan was begun with (a rescan takes that many); the ones not needed are always true.
+enum class ScanFrom { kQueueStart, kHint, kAbovePriority };
+constexpr int kScanKeys = 3;
+
+void
+MakeScanKeys(ScanKeyData *keys, int32 queue_id, ScanFrom from, int32 priority, TimestampTz run_at_from) {
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(queue_id));
+	if (from == ScanFrom::kHint)
+		ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(priority));
+	else if (from == ScanFrom::kAbovePriority)
+		ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT4GT, Int32GetDatum(priority));
+	else
+		ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_INT4GE, Int32GetDatum(PG_INT32_MIN));
+	ScanKeyInit(&keys[2], 3, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
+	            TimestampTzGetDatum(from == ScanFrom::kHint ? run_at_from : DT_NOBEGIN));
+}
+
+} // namespace
+
+uint64
+ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_is_null, Tuplestorestate *out,
+          TupleDesc out_desc, bool *queue_exists) {
+	hint::ClaimBegin begun;
+	hint::BeginClaim(queue_name, &begun);
+
+	// A snapshot of its own taken after the hint was read (a fresh one per claim in READ COMMITTED), as
+	// the claim statement had; jobs it updates get its command id, so their new versions stay invisible
+	// to the scan that found them.
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	Snapshot snapshot = GetActiveSnapshot();
+
+	Oid schema = get_namespace_oid("dlq", false);
+	QueueRow queue;
+	*queue_exists = ReadQueue(schema, snapshot, queue_name, &queue);
+	if (!*queue_exists) {
+		PopActiveSnapshot();
+		return 0;
+	}
+
+	Claim claim;
+	claim.job_rel = table_open(RelationInDlq(schema, "job"), RowExclusiveLock);
+	claim.columns = &ColumnsOfJob(claim.job_rel);
+	claim.now = GetCurrentTransactionStartTimestamp(); // now()
+	claim.worker = worker;
+	claim.lease_expires_at = DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(claim.now),
+	                                             lease_is_null ? queue.lease : lease);
+	claim.command = GetCurrentCommandId(true);
+	claim.batch = batch;
+	claim.taken = 0;
+	claim.taken_keys = static_cast<core::ClaimKey *>(palloc(sizeof(core::ClaimKey) * batch));
+	claim.inserter = IndexInserter{nullptr, nullptr, nullptr};
+	claim.out = out;
+	claim.out_desc = out_desc;
+	const JobColumns &c = *claim.columns;
+
+	Relation claim_index = index_open(RelationInDlq(schema, "job_claim_idx"), AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(claim.job_rel, nullptr);
+	IndexScanDesc scan = index_beginscan(claim.job_rel, claim_index, snapshot, kScanKeys, 0);
+
+	// The hint applies only to the queue it was read for (the name may now be another queue's).
+	core::ClaimKey start = begun.queue_id == queue.id ? begun.queue.start : core::kLowestClaimKey;
+	bool from_hint = start.priority != core::kLowestClaimKey.priority || start.run_at != core::kLowestClaimKey.run_at ||
+	                 start.id != core::kLowestClaimKey.id;
+	ScanFrom from = from_hint ? ScanFrom::kHint : ScanFrom::kQueueStart;
+	int32 above_priority = 0;
+	bool seen_first = false;
+	core::ClaimKey first_visible = core::kLowestClaimKey;
+	bool done = false;
+	while (!done) {
+		ScanKeyData keys[kScanKeys];
+		MakeScanKeys(keys, queue.id, from, from == ScanFrom::kHint ? start.priority : above_priority, start.run_at);
+		index_rescan(scan, keys, kScanKeys, nullptr, 0);
+		bool stopped_at_future = false;
+		bool saw_entry = false;
+		int32 priority = 0;
+		while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+			CHECK_FOR_INTERRUPTS();
+			bool isnull;
+			core::ClaimKey key;
+			key.priority = DatumGetInt32(slot_getattr(slot, c.priority, &isnull));
+			key.run_at = DatumGetTimestampTz(slot_getattr(slot, c.run_at, &isnull));
+			key.id = DatumGetInt64(slot_getattr(slot, c.id, &isnull));
+			if (from == ScanFrom::kHint && core::KeyBefore(key, start))
+				continue; // the hint's run_at, an id below it
+			if (!seen_first) {
+				seen_first = true;
+				first_visible = key;
+				if (queue.paused) {
+					done = true;
+					break;
+				}
+			}
+			saw_entry = true;
+			priority = key.priority;
+			if (key.run_at > claim.now) {
+				stopped_at_future = true; // the rest of this priority is not due
+				break;
+			}
+			slot_getattr(slot, c.lease_expires_at, &isnull);
+			if (!isnull)
+				continue; // running
+			if (TakeJob(&claim, slot, key) && claim.taken == claim.batch) {
+				done = true;
+				break;
+			}
+		}
+		if (done)
+			break;
+		if (from == ScanFrom::kHint) {
+			above_priority = start.priority; // the hint's priority is done with: on to the next ones
+		} else {
+			if (!saw_entry || !stopped_at_future)
+				break; // the queue's entries ended
+			above_priority = priority;
+		}
+		from = ScanFrom::kAbovePriority;
+	}
+
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	EndIndexEntries(&claim.inserter);
+	index_close(claim_index, NoLock);
+	table_close(claim.job_rel, NoLock);
+	PopActiveSnapshot();
+
+	if (claim.taken > 0)
+		hint::NoteLeasedKeys(queue.id, claim.taken_keys, claim.taken);
+	if (seen_first)
+		hint::FinishClaim(&begun, queue_name, queue.id, first_visible);
+	return claim.taken;
+}
+
+} // namespace dlq::pg::store
