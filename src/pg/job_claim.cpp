@@ -150,8 +150,10 @@ InsertIndexEntries(IndexInserter *inserter, Relation job_rel, HeapTuple tuple) {
 		inserter->slot = MakeSingleTupleTableSlot(RelationGetDescr(job_rel), &TTSOpsHeapTuple);
 	}
 	ExecStoreHeapTuple(tuple, inserter->slot, false);
-	List *unused = ExecInsertIndexTuples(inserter->result_rel, inserter->slot, inserter->estate, true, false, nullptr,
-	                                     NIL);
+	// update = false: true only asks whether the statement changed an indexed column, which reads the
+	// range table a plain EState does not have (the claim changes none, and the answer is only a hint).
+	List *unused = ExecInsertIndexTuples(inserter->result_rel, inserter->slot, inserter->estate, false, false,
+	                                     nullptr, NIL);
 	list_free(unused);
 	ResetPerTupleExprContext(inserter->estate);
 }
