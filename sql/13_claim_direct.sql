@@ -5,7 +5,8 @@
 --    and complete finds the job by id;
 --  - a payload stored out of line (TOAST) comes back whole;
 --  - priorities are read lowest first, each one's due range only: future jobs end a priority's range
---    without being read, whatever their number.
+--    without being read, whatever their number;
+--  - a read-only transaction cannot claim (SQLSTATE 25006).
 -- (A REPEATABLE READ claim skipping jobs claimed after its snapshot: isolation spec claim_skip_locked.)
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS dlq CASCADE;
@@ -80,6 +81,14 @@ SELECT dlq.enqueue('prio', 'due3-a', priority => 3, run_at => now() - interval '
 SELECT dlq.enqueue('prio', 'due0-a', priority => 0, run_at => now() - interval '2 minutes');
 SELECT claimed, kinds, claim_entries <= 10 AS read_few FROM pg_temp.claim_updates('prio', 10);
 SELECT count(*) AS left_over FROM dlq.claim('prio', 'w1', 10);
+
+-- A read-only transaction cannot claim, as it could not update.
+SELECT dlq.enqueue('prio', 'ro') IS NOT NULL AS enqueued;
+BEGIN TRANSACTION READ ONLY;
+SELECT * FROM dlq.claim('prio', 'w1');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+SELECT count(*) AS still_waiting FROM dlq.job WHERE kind = 'ro' AND lease_expires_at IS NULL;
 
 DROP EXTENSION dlq CASCADE;
 DROP EXTENSION amcheck;

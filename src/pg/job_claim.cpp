@@ -31,6 +31,7 @@ extern "C" {
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
+#include "tcop/utility.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -264,6 +265,10 @@ MakeScanKeys(ScanKeyData *keys, int32 queue_id, ScanFrom from, int32 priority, T
 uint64
 ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_is_null, Tuplestorestate *out,
           TupleDesc out_desc, bool *queue_exists) {
+	// What the executor checks before an UPDATE (a standby's transactions are read-only too).
+	PreventCommandIfReadOnly("dlq.claim()");
+	PreventCommandIfParallelMode("dlq.claim()");
+
 	hint::ClaimBegin begun;
 	hint::BeginClaim(queue_name, &begun);
 
