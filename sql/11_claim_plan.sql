@@ -1,4 +1,4 @@
--- The claim's plan reads a handful of index entries whatever the size of the queue: on a queue of
+-- The claim reads a handful of index entries whatever the size of the queue: on a queue of
 -- 20,000 due jobs (analyzed, so the planner knows it is big), a claim returns a few entries of the
 -- primary key and of the claim index, never a scan of either (a plan that joined the picked jobs by
 -- hashing the whole table read all 20,000). Counted in this backend's statistics, as the difference
