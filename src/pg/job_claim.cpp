@@ -1,9 +1,9 @@
 // The claim, run without the executor: it reads the claim index and updates the jobs it takes through
 // the index and heap access methods. As a SQL statement (a recursive CTE, FOR UPDATE SKIP LOCKED, an
 // UPDATE) it cost a nested executor start-up per call, more than the reads and writes themselves, and a
-// row lock per job (a WAL record) before the update. Here a job is taken by a heap_update that does not
-// wait: a job another transaction is updating or locking is skipped, as SKIP LOCKED skips it, and the
-// update itself is the only record written (a HOT update, as the claim changes no indexed column).
+// row lock per job (a WAL record) before the update. Here a job another transaction is updating or
+// locking is skipped, as SKIP LOCKED skips it (see TakeJob), and the update itself is the only record
+// written (a HOT update, as the claim changes no indexed column).
 //
 // It reads the claim index (queue, priority, run_at, id) one priority at a time, lowest first, starting
 // at the queue's claim hint (claim_hint.hpp) so that the entries of finished jobs that vacuum has not
@@ -19,7 +19,6 @@
 #include "pg/job_store.hpp"
 
 extern "C" {
-#include "access/detoast.h"
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/relscan.h"
@@ -27,12 +26,15 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_am_d.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
+#include "storage/bufmgr.h"
 #include "tcop/utility.h"
 #include "utils/fmgroids.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 }
@@ -168,14 +170,6 @@ EndIndexEntries(IndexInserter *inserter) {
 	FreeExecutorState(inserter->estate);
 }
 
-// A varlena value copied out of the table whole (not a pointer into TOAST), for the result rows.
-Datum
-Flat(Datum value, bool isnull) {
-	if (isnull || !VARATT_IS_EXTERNAL(DatumGetPointer(value)))
-		return value;
-	return PointerGetDatum(detoast_external_attr(reinterpret_cast<struct varlena *>(DatumGetPointer(value))));
-}
-
 // Everything one claim carries through its scans.
 struct Claim {
 	Relation job_rel;
@@ -188,15 +182,44 @@ struct Claim {
 	int32 taken;
 	core::ClaimKey *taken_keys; // claim order
 	IndexInserter inserter;
+	MemoryContext call_context; // the claim's, for what lives across jobs
+	MemoryContext job_context;  // reset after each job: its new version
 	Tuplestorestate *out;
 	TupleDesc out_desc;
 };
+
+// Whether the job in `slot` may be updated without waiting: no transaction in progress updates, deletes
+// or locks it, and none changed it since the snapshot. Read under a share lock on its page, as
+// heap_update reads it under an exclusive one.
+bool
+FreeToUpdate(TupleTableSlot *slot, CommandId command) {
+	Buffer buffer = reinterpret_cast<BufferHeapTupleTableSlot *>(slot)->buffer;
+	HeapTuple tuple = ExecFetchSlotHeapTuple(slot, false, nullptr);
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	TM_Result result = HeapTupleSatisfiesUpdate(tuple, command, buffer);
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	return result == TM_Ok;
+}
+
+// heap_update's `wait`. A transaction may begin changing the job between FreeToUpdate and heap_update.
+// With wait = false heap_update then returns TM_BeingModified, holding nothing, and the job is skipped;
+// assert-enabled builds of PostgreSQL assert that no caller meets that case (heapam.c: "we don't
+// consider the no wait case"), so there the update waits for that transaction instead, and skips the
+// job if it changed it.
+#ifdef USE_ASSERT_CHECKING
+constexpr bool kUpdateWaits = true;
+#else
+constexpr bool kUpdateWaits = false;
+#endif
 
 // Takes the job in `slot` (visible to the claim's snapshot, waiting, due) unless another transaction is
 // updating or locking it or has changed it since the snapshot. Returns whether it was taken.
 bool
 TakeJob(Claim *claim, TupleTableSlot *slot, const core::ClaimKey &key) {
+	if (!FreeToUpdate(slot, claim->command))
+		return false;
 	const JobColumns &c = *claim->columns;
+	MemoryContext outer = MemoryContextSwitchTo(claim->job_context);
 	bool isnull;
 	HeapTuple old_tuple = ExecFetchSlotHeapTuple(slot, false, nullptr);
 	int32 attempt = DatumGetInt32(slot_getattr(slot, c.attempt, &isnull));
@@ -213,51 +236,60 @@ TakeJob(Claim *claim, TupleTableSlot *slot, const core::ClaimKey &key) {
 	ItemPointerData old_tid = slot->tts_tid;
 	TM_FailureData failure;
 	LockTupleMode lock_mode;
-	TM_Result result =
-	    heap_update(claim->job_rel, &old_tid, new_tuple, claim->command, InvalidSnapshot, false, &failure, &lock_mode);
-	if (result != TM_Ok) {
-		// TM_BeingModified: a transaction in progress updates or locks it (another claim, a complete).
-		// TM_Updated, TM_Deleted: changed by a transaction that committed after the snapshot.
-		// TM_SelfModified: changed by this transaction's current command. Each is skipped.
-		heap_freetuple(new_tuple);
-		return false;
+	TM_Result result = heap_update(claim->job_rel, &old_tid, new_tuple, claim->command, InvalidSnapshot, kUpdateWaits,
+	                               &failure, &lock_mode);
+	// Otherwise (TM_BeingModified, TM_Updated, TM_Deleted, TM_SelfModified) the job is skipped.
+	bool taken = result == TM_Ok;
+	if (taken) {
+		if (!HeapTupleIsHeapOnly(new_tuple)) {
+			MemoryContextSwitchTo(claim->call_context); // the inserter's state outlives this job
+			InsertIndexEntries(&claim->inserter, claim->job_rel, new_tuple);
+			MemoryContextSwitchTo(claim->job_context);
+		}
+		Datum row[8];
+		bool row_nulls[8];
+		AttrNumber out_columns[8] = {c.id, c.kind, c.payload, c.attempt, c.max_attempts, c.tenant, c.enqueued_at,
+		                             c.lease_expires_at};
+		// A payload stored out of line stays a TOAST pointer, as in the rows of a SQL statement: copying it
+		// whole here held the payloads of the whole batch in memory.
+		TupleDesc desc = RelationGetDescr(claim->job_rel);
+		for (int i = 0; i < 8; i++)
+			row[i] = heap_getattr(new_tuple, out_columns[i], desc, &row_nulls[i]);
+		tuplestore_putvalues(claim->out, claim->out_desc, row, row_nulls); // copies into its own context
+		claim->taken_keys[claim->taken++] = key;
 	}
-	if (!HeapTupleIsHeapOnly(new_tuple))
-		InsertIndexEntries(&claim->inserter, claim->job_rel, new_tuple);
-
-	Datum row[8];
-	bool row_nulls[8];
-	AttrNumber out_columns[8] = {c.id, c.kind, c.payload, c.attempt, c.max_attempts, c.tenant, c.enqueued_at,
-	                             c.lease_expires_at};
-	TupleDesc desc = RelationGetDescr(claim->job_rel);
-	for (int i = 0; i < 8; i++) {
-		row[i] = heap_getattr(new_tuple, out_columns[i], desc, &row_nulls[i]);
-		if (TupleDescAttr(desc, out_columns[i] - 1)->attlen == -1)
-			row[i] = Flat(row[i], row_nulls[i]);
-	}
-	tuplestore_putvalues(claim->out, claim->out_desc, row, row_nulls);
-	heap_freetuple(new_tuple);
-	claim->taken_keys[claim->taken++] = key;
-	return true;
+	MemoryContextSwitchTo(outer);
+	MemoryContextReset(claim->job_context);
+	return taken;
 }
 
-// Scan keys on the claim index (queue_id, priority, run_at, id): the queue, and its first entry on, the
-// priority `priority` from run_at `from` on (the hint), or the priorities above `priority`. Always three
-// keys, the count the scan was begun with (a rescan takes that many); the ones not needed are always true.
+// Scan keys on the claim index (queue_id, priority, run_at, id): the queue, and its entries from the
+// first on, from the hint's (priority, run_at, id) on (a row comparison, so the scan starts at the
+// hint's entry itself, not at the first entry of its run_at), or above the priority `priority`. Always
+// two keys, the count the scan was begun with (a rescan takes that many).
 enum class ScanFrom { kQueueStart, kHint, kAbovePriority };
-constexpr int kScanKeys = 3;
+constexpr int kScanKeys = 2;
 
 void
-MakeScanKeys(ScanKeyData *keys, int32 queue_id, ScanFrom from, int32 priority, TimestampTz run_at_from) {
+MakeScanKeys(ScanKeyData *keys, ScanKeyData *hint_keys, int32 queue_id, ScanFrom from, int32 priority,
+             const core::ClaimKey &hint) {
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(queue_id));
-	if (from == ScanFrom::kHint)
-		ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(priority));
-	else if (from == ScanFrom::kAbovePriority)
+	if (from == ScanFrom::kHint) {
+		// As the executor builds `ROW(priority, run_at, id) >= ROW(...)`: the members carry the btree
+		// comparison functions, and the header points at them.
+		ScanKeyEntryInitialize(&hint_keys[0], SK_ROW_MEMBER, 2, BTGreaterEqualStrategyNumber, INT4OID, InvalidOid,
+		                       F_BTINT4CMP, Int32GetDatum(hint.priority));
+		ScanKeyEntryInitialize(&hint_keys[1], SK_ROW_MEMBER, 3, BTGreaterEqualStrategyNumber, TIMESTAMPTZOID,
+		                       InvalidOid, F_TIMESTAMPTZ_CMP, TimestampTzGetDatum(hint.run_at));
+		ScanKeyEntryInitialize(&hint_keys[2], SK_ROW_MEMBER | SK_ROW_END, 4, BTGreaterEqualStrategyNumber, INT8OID,
+		                       InvalidOid, F_BTINT8CMP, Int64GetDatum(hint.id));
+		ScanKeyEntryInitialize(&keys[1], SK_ROW_HEADER, 2, BTGreaterEqualStrategyNumber, INT4OID, InvalidOid,
+		                       InvalidOid, PointerGetDatum(hint_keys));
+	} else if (from == ScanFrom::kAbovePriority) {
 		ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT4GT, Int32GetDatum(priority));
-	else
+	} else {
 		ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_INT4GE, Int32GetDatum(PG_INT32_MIN));
-	ScanKeyInit(&keys[2], 3, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
-	            TimestampTzGetDatum(from == ScanFrom::kHint ? run_at_from : DT_NOBEGIN));
+	}
 }
 
 } // namespace
@@ -289,6 +321,10 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 
 	Claim claim;
 	claim.job_rel = table_open(RelationInDlq(schema, "job"), RowExclusiveLock);
+	// heap_update below: a table of another access method would be corrupted.
+	if (claim.job_rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("dlq.job must use the heap access method"),
+		                errhint("Recreate the extension with default_table_access_method = heap.")));
 	claim.columns = &ColumnsOfJob(claim.job_rel);
 	claim.now = GetCurrentTransactionStartTimestamp(); // now()
 	claim.worker = worker;
@@ -299,6 +335,8 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	claim.taken = 0;
 	claim.taken_keys = static_cast<core::ClaimKey *>(palloc(sizeof(core::ClaimKey) * batch));
 	claim.inserter = IndexInserter{nullptr, nullptr, nullptr};
+	claim.call_context = CurrentMemoryContext;
+	claim.job_context = AllocSetContextCreate(CurrentMemoryContext, "dlq claim job", ALLOCSET_DEFAULT_SIZES);
 	claim.out = out;
 	claim.out_desc = out_desc;
 	const JobColumns &c = *claim.columns;
@@ -318,10 +356,10 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	bool done = false;
 	while (!done) {
 		ScanKeyData keys[kScanKeys];
-		MakeScanKeys(keys, queue.id, from, from == ScanFrom::kHint ? start.priority : above_priority, start.run_at);
+		ScanKeyData hint_keys[3];
+		MakeScanKeys(keys, hint_keys, queue.id, from, above_priority, start);
 		index_rescan(scan, keys, kScanKeys, nullptr, 0);
 		bool stopped_at_future = false;
-		bool saw_entry = false;
 		int32 priority = 0;
 		while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
 			CHECK_FOR_INTERRUPTS();
@@ -330,8 +368,6 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 			key.priority = DatumGetInt32(slot_getattr(slot, c.priority, &isnull));
 			key.run_at = DatumGetTimestampTz(slot_getattr(slot, c.run_at, &isnull));
 			key.id = DatumGetInt64(slot_getattr(slot, c.id, &isnull));
-			if (from == ScanFrom::kHint && core::KeyBefore(key, start))
-				continue; // the hint's run_at, an id below it
 			if (!seen_first) {
 				seen_first = true;
 				first_visible = key;
@@ -340,7 +376,6 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 					break;
 				}
 			}
-			saw_entry = true;
 			priority = key.priority;
 			if (key.run_at > claim.now) {
 				stopped_at_future = true; // the rest of this priority is not due
@@ -354,15 +389,11 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 				break;
 			}
 		}
-		if (done)
+		// The scan ran to the end of the queue's entries, or met a priority's future jobs: then on to the
+		// priorities above it, with a new descent.
+		if (done || !stopped_at_future)
 			break;
-		if (from == ScanFrom::kHint) {
-			above_priority = start.priority; // the hint's priority is done with: on to the next ones
-		} else {
-			if (!saw_entry || !stopped_at_future)
-				break; // the queue's entries ended
-			above_priority = priority;
-		}
+		above_priority = priority;
 		from = ScanFrom::kAbovePriority;
 	}
 
@@ -371,6 +402,7 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	EndIndexEntries(&claim.inserter);
 	index_close(claim_index, NoLock);
 	table_close(claim.job_rel, NoLock);
+	MemoryContextDelete(claim.job_context);
 	PopActiveSnapshot();
 
 	if (claim.taken > 0)
