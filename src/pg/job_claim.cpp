@@ -158,6 +158,7 @@ InsertIndexEntries(IndexInserter *inserter, Relation job_rel, HeapTuple tuple) {
 	List *unused = ExecInsertIndexTuples(inserter->result_rel, inserter->slot, inserter->estate, false, false,
 	                                     nullptr, NIL);
 	list_free(unused);
+	ExecClearTuple(inserter->slot); // the tuple is the job's, freed with its memory context
 	ResetPerTupleExprContext(inserter->estate);
 }
 
@@ -283,8 +284,12 @@ MakeScanKeys(ScanKeyData *keys, ScanKeyData *hint_keys, int32 queue_id, ScanFrom
 		                       InvalidOid, F_TIMESTAMPTZ_CMP, TimestampTzGetDatum(hint.run_at));
 		ScanKeyEntryInitialize(&hint_keys[2], SK_ROW_MEMBER | SK_ROW_END, 4, BTGreaterEqualStrategyNumber, INT8OID,
 		                       InvalidOid, F_BTINT8CMP, Int64GetDatum(hint.id));
-		ScanKeyEntryInitialize(&keys[1], SK_ROW_HEADER, 2, BTGreaterEqualStrategyNumber, INT4OID, InvalidOid,
-		                       InvalidOid, PointerGetDatum(hint_keys));
+		// The header has no function: built by hand, as ScanKeyEntryInitialize asserts one for a plain key.
+		MemSet(&keys[1], 0, sizeof(ScanKeyData));
+		keys[1].sk_flags = SK_ROW_HEADER;
+		keys[1].sk_attno = 2;
+		keys[1].sk_strategy = BTGreaterEqualStrategyNumber;
+		keys[1].sk_argument = PointerGetDatum(hint_keys);
 	} else if (from == ScanFrom::kAbovePriority) {
 		ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT4GT, Int32GetDatum(priority));
 	} else {
@@ -354,9 +359,9 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	bool seen_first = false;
 	core::ClaimKey first_visible = core::kLowestClaimKey;
 	bool done = false;
+	ScanKeyData keys[kScanKeys];
+	ScanKeyData hint_keys[3]; // the hint's row comparison: keys[1] points at it while the scan runs
 	while (!done) {
-		ScanKeyData keys[kScanKeys];
-		ScanKeyData hint_keys[3];
 		MakeScanKeys(keys, hint_keys, queue.id, from, above_priority, start);
 		index_rescan(scan, keys, kScanKeys, nullptr, 0);
 		bool stopped_at_future = false;
