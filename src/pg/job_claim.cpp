@@ -11,10 +11,12 @@
 // running jobs (at most workers x batch); a priority whose due range ends before its entries do (jobs
 // scheduled for later) is left by a new descent to the next priority, so millions of future jobs cost a
 // claim one descent. It reports the first entry its snapshot saw from the hint, due or not (which moves
-// the hint), and raises the queue's lease bounds to the jobs it took (sweep_bound.hpp).
+// the hint), and raises the queue's lease bounds to the jobs it took (sweep_bound.hpp). What it does with
+// each entry is decided in the core (core/claim_scan.hpp, unit-tested).
 //
 // Plain C style like the fmgr entry points (guard.hpp): only PODs and Datums live across PostgreSQL calls.
 #include "core/claim_hint.hpp"
+#include "core/claim_scan.hpp"
 #include "pg/claim_hint.hpp"
 #include "pg/job_store.hpp"
 
@@ -356,16 +358,12 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	                 start.id != core::kLowestClaimKey.id;
 	ScanFrom from = from_hint ? ScanFrom::kHint : ScanFrom::kQueueStart;
 	int32 above_priority = 0;
-	bool seen_first = false;
-	core::ClaimKey first_visible = core::kLowestClaimKey;
-	bool done = false;
+	core::ClaimScan decide = core::BeginClaimScan(claim.now, batch, queue.paused);
 	ScanKeyData keys[kScanKeys];
 	ScanKeyData hint_keys[3]; // the hint's row comparison: keys[1] points at it while the scan runs
-	while (!done) {
+	do {
 		MakeScanKeys(keys, hint_keys, queue.id, from, above_priority, start);
 		index_rescan(scan, keys, kScanKeys, nullptr, 0);
-		bool stopped_at_future = false;
-		int32 priority = 0;
 		while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
 			CHECK_FOR_INTERRUPTS();
 			bool isnull;
@@ -373,34 +371,18 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 			key.priority = DatumGetInt32(slot_getattr(slot, c.priority, &isnull));
 			key.run_at = DatumGetTimestampTz(slot_getattr(slot, c.run_at, &isnull));
 			key.id = DatumGetInt64(slot_getattr(slot, c.id, &isnull));
-			if (!seen_first) {
-				seen_first = true;
-				first_visible = key;
-				if (queue.paused) {
-					done = true;
-					break;
-				}
-			}
-			priority = key.priority;
-			if (key.run_at > claim.now) {
-				stopped_at_future = true; // the rest of this priority is not due
-				break;
-			}
 			slot_getattr(slot, c.lease_expires_at, &isnull);
-			if (!isnull)
-				continue; // running
-			if (TakeJob(&claim, slot, key) && claim.taken == claim.batch) {
-				done = true;
+			core::EntryAction action = core::NextEntry(decide, key, !isnull);
+			if (action == core::EntryAction::kEndScan)
 				break;
+			if (action == core::EntryAction::kTry && TakeJob(&claim, slot, key)) {
+				core::NoteTaken(decide);
+				if (decide.done)
+					break;
 			}
 		}
-		// The scan ran to the end of the queue's entries, or met a priority's future jobs: then on to the
-		// priorities above it, with a new descent.
-		if (done || !stopped_at_future)
-			break;
-		above_priority = priority;
 		from = ScanFrom::kAbovePriority;
-	}
+	} while (core::NextDescent(decide, &above_priority));
 
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -412,8 +394,8 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 
 	if (claim.taken > 0)
 		hint::NoteLeasedKeys(queue.id, claim.taken_keys, claim.taken);
-	if (seen_first)
-		hint::FinishClaim(&begun, queue_name, queue.id, first_visible);
+	if (decide.seen_first)
+		hint::FinishClaim(&begun, queue_name, queue.id, decide.first_visible);
 	return claim.taken;
 }
 
