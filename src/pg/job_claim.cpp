@@ -181,7 +181,6 @@ struct Claim {
 	Datum worker;
 	Datum lease_expires_at;
 	CommandId command;
-	int32 batch;
 	int32 taken;
 	core::ClaimKey *taken_keys; // claim order
 	IndexInserter inserter;
@@ -338,7 +337,6 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	claim.lease_expires_at = DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(claim.now),
 	                                             lease_is_null ? queue.lease : lease);
 	claim.command = GetCurrentCommandId(true);
-	claim.batch = batch;
 	claim.taken = 0;
 	claim.taken_keys = static_cast<core::ClaimKey *>(palloc(sizeof(core::ClaimKey) * batch));
 	claim.inserter = IndexInserter{nullptr, nullptr, nullptr};
