@@ -15,7 +15,7 @@ command -v perf >/dev/null || { echo "perf is not installed (apt-get install lin
 FUNCS="PostgresMain PortalStart PortalRun GetCachedPlan standard_ExecutorStart ExecInitNode standard_ExecutorRun
 standard_ExecutorFinish standard_ExecutorEnd CommitTransactionCommand pq_getbyte fmgr_security_definer
 ProcessGUCArray AtEOXact_GUC ExecMakeTableFunctionResult SPI_execute_plan heap_insert heap_update heap_delete
-heap_lock_tuple ExecInsertIndexTuples XLogInsert dlq_enqueue dlq_claim dlq_complete_many dlq_fail"
+heap_lock_tuple ExecInsertIndexTuples XLogInsert dlq_enqueue dlq_claim dlq_complete_many dlq_fail index_getnext_slot"
 
 for s in "$@"; do
 	case $s in dlq) sys=$DLQ_SYS ;; floor) sys=$FLOOR_SYS ;; *) echo "unknown system $s" >&2; exit 2 ;; esac
