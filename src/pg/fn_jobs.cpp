@@ -152,8 +152,10 @@ Datum
 dlq_complete(PG_FUNCTION_ARGS) {
 	RequireArg(fcinfo, 0, "job_id");
 	RequireArg(fcinfo, 1, "worker");
-	int64 id = PG_GETARG_INT64(0);
-	PG_RETURN_BOOL(store::CompleteJobIds(&id, 1, PG_GETARG_DATUM(1)) == 1);
+	ConnectSpi();
+	bool done = store::CompleteJob(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
+	SPI_finish();
+	PG_RETURN_BOOL(done);
 }
 
 PG_FUNCTION_INFO_V1(dlq_complete_many);
@@ -161,18 +163,9 @@ Datum
 dlq_complete_many(PG_FUNCTION_ARGS) {
 	RequireArg(fcinfo, 0, "job_ids");
 	RequireArg(fcinfo, 1, "worker");
-	// Every element of any dimension, nulls skipped: what `id = ANY (job_ids)` matched.
-	ArrayType *ids = PG_GETARG_ARRAYTYPE_P(0);
-	Datum *elements;
-	bool *nulls;
-	int count;
-	deconstruct_array(ids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, &nulls, &count);
-	int64 *job_ids = static_cast<int64 *>(palloc(sizeof(int64) * (count > 0 ? count : 1)));
-	int kept = 0;
-	for (int i = 0; i < count; i++)
-		if (!nulls[i])
-			job_ids[kept++] = DatumGetInt64(elements[i]);
-	uint64 done = store::CompleteJobIds(job_ids, kept, PG_GETARG_DATUM(1));
+	ConnectSpi();
+	uint64 done = store::CompleteJobs(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
+	SPI_finish();
 	PG_RETURN_INT32(static_cast<int32>(done));
 }
 

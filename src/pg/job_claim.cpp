@@ -18,7 +18,6 @@
 #include "core/claim_hint.hpp"
 #include "core/claim_scan.hpp"
 #include "pg/claim_hint.hpp"
-#include "pg/job_access.hpp"
 #include "pg/job_store.hpp"
 
 extern "C" {
@@ -29,11 +28,13 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_am_d.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
+#include "tcop/utility.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -44,14 +45,47 @@ namespace dlq::pg::store {
 
 namespace {
 
-// Columns of dlq.queue the claim reads (attribute numbers).
+// Columns of dlq.job the claim reads or writes, and of dlq.queue it reads (attribute numbers).
+struct JobColumns {
+	AttrNumber id, enqueued_at, queue_id, priority, max_attempts, kind, tenant, payload, run_at,
+	    first_attempted_at, attempt, lease_expires_at, worker;
+};
 struct QueueColumns {
 	AttrNumber id, lease, paused;
 };
 
-// Resolved once per table oid, as ColumnsOfJob.
+AttrNumber
+ColumnNumber(Relation rel, const char *name) {
+	TupleDesc desc = RelationGetDescr(rel);
+	for (int i = 0; i < desc->natts; i++) {
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+			return attr->attnum;
+	}
+	elog(ERROR, "dlq: column \"%s\" of %s is missing", name, RelationGetRelationName(rel));
+	return InvalidAttrNumber;
+}
+
+// Resolved once per table: the extension's tables are never altered (a recreated table has a new oid).
+Oid job_columns_of = InvalidOid;
+JobColumns job_columns;
 Oid queue_columns_of = InvalidOid;
 QueueColumns queue_columns;
+
+const JobColumns &
+ColumnsOfJob(Relation rel) {
+	if (job_columns_of != RelationGetRelid(rel)) {
+		job_columns = JobColumns{ColumnNumber(rel, "id"),           ColumnNumber(rel, "enqueued_at"),
+		                         ColumnNumber(rel, "queue_id"),     ColumnNumber(rel, "priority"),
+		                         ColumnNumber(rel, "max_attempts"), ColumnNumber(rel, "kind"),
+		                         ColumnNumber(rel, "tenant"),       ColumnNumber(rel, "payload"),
+		                         ColumnNumber(rel, "run_at"),       ColumnNumber(rel, "first_attempted_at"),
+		                         ColumnNumber(rel, "attempt"),      ColumnNumber(rel, "lease_expires_at"),
+		                         ColumnNumber(rel, "worker")};
+		job_columns_of = RelationGetRelid(rel);
+	}
+	return job_columns;
+}
 
 const QueueColumns &
 ColumnsOfQueue(Relation rel) {
@@ -60,6 +94,14 @@ ColumnsOfQueue(Relation rel) {
 		queue_columns_of = RelationGetRelid(rel);
 	}
 	return queue_columns;
+}
+
+Oid
+RelationInDlq(Oid schema, const char *name) {
+	Oid relid = get_relname_relid(name, schema);
+	if (!OidIsValid(relid))
+		elog(ERROR, "dlq: relation dlq.%s is missing", name);
+	return relid;
 }
 
 struct QueueRow {
@@ -261,6 +303,10 @@ MakeScanKeys(ScanKeyData *keys, ScanKeyData *hint_keys, int32 queue_id, ScanFrom
 uint64
 ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_is_null, Tuplestorestate *out,
           TupleDesc out_desc, bool *queue_exists) {
+	// What the executor checks before an UPDATE (a standby's transactions are read-only too).
+	PreventCommandIfReadOnly("dlq.claim()");
+	PreventCommandIfParallelMode("dlq.claim()");
+
 	hint::ClaimBegin begun;
 	hint::BeginClaim(queue_name, &begun);
 
@@ -280,7 +326,11 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	}
 
 	Claim claim;
-	claim.job_rel = OpenJobForWrite(schema, "dlq.claim()");
+	claim.job_rel = table_open(RelationInDlq(schema, "job"), RowExclusiveLock);
+	// heap_update below: a table of another access method would be corrupted.
+	if (claim.job_rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("dlq.job must use the heap access method"),
+		                errhint("Recreate the extension with default_table_access_method = heap.")));
 	claim.columns = &ColumnsOfJob(claim.job_rel);
 	claim.now = GetCurrentTransactionStartTimestamp(); // now()
 	claim.worker = worker;

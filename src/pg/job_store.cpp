@@ -193,6 +193,15 @@ static KeptStatement extend_lease = {
     " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL AND " DLQ_QUEUE_ROW_EXISTS,
     3, {INT8OID, TEXTOID, INTERVALOID}, nullptr};
 
+// Generic plan: a pkey probe whatever the statistics, without planning it on every call.
+static KeptStatement complete_job = {
+    "DELETE FROM dlq.job WHERE id = $1 AND worker = $2 AND lease_expires_at IS NOT NULL", 2, {INT8OID, TEXTOID},
+    nullptr, true};
+
+static KeptStatement complete_jobs = {
+    "DELETE FROM dlq.job WHERE id = ANY ($1) AND worker = $2 AND lease_expires_at IS NOT NULL", 2,
+    {INT8ARRAYOID, TEXTOID}, nullptr};
+
 bool
 ExtendLease(Datum job_id, Datum worker, Datum lease, bool lease_is_null) {
 	Datum args[3] = {job_id, worker, lease};
@@ -200,7 +209,22 @@ ExtendLease(Datum job_id, Datum worker, Datum lease, bool lease_is_null) {
 	return ExecKept(&extend_lease, args, nulls) == 1;
 }
 
-// Completions run no statement: see job_complete.cpp.
+bool
+CompleteJob(Datum job_id, Datum worker) {
+	Datum args[2] = {job_id, worker};
+	return ExecKept(&complete_job, args, nullptr) == 1;
+}
+
+uint64
+CompleteJobs(Datum job_ids, Datum worker) {
+	// One id takes the single-job statement: its generic plan is an index probe, while `id = ANY ($1)` keeps
+	// a custom plan (its generic one is a bitmap scan sized for 10 ids), planned again on every call.
+	ArrayType *ids = DatumGetArrayTypeP(job_ids);
+	if (ARR_NDIM(ids) == 1 && ARR_DIMS(ids)[0] == 1 && !ARR_HASNULL(ids))
+		return CompleteJob(Int64GetDatum(*reinterpret_cast<const int64 *>(ARR_DATA_PTR(ids))), worker) ? 1 : 0;
+	Datum args[2] = {PointerGetDatum(ids), worker};
+	return ExecKept(&complete_jobs, args, nullptr);
+}
 
 // ---- fail -------------------------------------------------------------------------------------------
 

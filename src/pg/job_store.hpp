@@ -1,6 +1,6 @@
 // The live-job storage: every statement that inserts, claims, completes, fails or moves a job lives in
 // job_store.cpp, behind these functions, so the storage can be redesigned without touching callers.
-// All functions but ClaimJobs and CompleteJobIds must be called between SPI_connect() and SPI_finish(); results that come back as rows
+// All functions but ClaimJobs must be called between SPI_connect() and SPI_finish(); results that come back as rows
 // are left in SPI_tuptable.
 #pragma once
 
@@ -40,9 +40,8 @@ uint64 ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool 
 bool QueueExists(Datum queue_name);
 
 bool ExtendLease(Datum job_id, Datum worker, Datum lease, bool lease_is_null);
-// Completes the jobs among `ids` whose lease `worker` holds (deletes them); returns how many. Runs no SQL
-// (job_complete.cpp): needs no SPI connection.
-uint64 CompleteJobIds(const int64 *ids, int count, Datum worker);
+bool CompleteJob(Datum job_id, Datum worker);
+uint64 CompleteJobs(Datum job_ids, Datum worker);
 
 // Records a failed attempt of a job whose lease `worker` holds and that has attempts left, and puts it
 // back to wait: until now + retry_in when given, else the queue's backoff for that attempt (unit_random
