@@ -181,8 +181,6 @@ struct Claim {
 	Datum worker;
 	Datum lease_expires_at;
 	CommandId command;
-	int32 taken;
-	core::ClaimKey *taken_keys; // claim order
 	IndexInserter inserter;
 	MemoryContext call_context; // the claim's, for what lives across jobs
 	MemoryContext job_context;  // reset after each job: its new version
@@ -194,9 +192,8 @@ struct Claim {
 // or locks it, and none changed it since the snapshot. Read under a share lock on its page, as
 // heap_update reads it under an exclusive one.
 bool
-FreeToUpdate(TupleTableSlot *slot, CommandId command) {
+FreeToUpdate(TupleTableSlot *slot, HeapTuple tuple, CommandId command) {
 	Buffer buffer = reinterpret_cast<BufferHeapTupleTableSlot *>(slot)->buffer;
-	HeapTuple tuple = ExecFetchSlotHeapTuple(slot, false, nullptr);
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	TM_Result result = HeapTupleSatisfiesUpdate(tuple, command, buffer);
 	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
@@ -217,13 +214,13 @@ constexpr bool kUpdateWaits = false;
 // Takes the job in `slot` (visible to the claim's snapshot, waiting, due) unless another transaction is
 // updating or locking it or has changed it since the snapshot. Returns whether it was taken.
 bool
-TakeJob(Claim *claim, TupleTableSlot *slot, const core::ClaimKey &key) {
-	if (!FreeToUpdate(slot, claim->command))
+TakeJob(Claim *claim, TupleTableSlot *slot) {
+	HeapTuple old_tuple = ExecFetchSlotHeapTuple(slot, false, nullptr); // the page's copy, pinned by the slot
+	if (!FreeToUpdate(slot, old_tuple, claim->command))
 		return false;
 	const JobColumns &c = *claim->columns;
 	MemoryContext outer = MemoryContextSwitchTo(claim->job_context);
 	bool isnull;
-	HeapTuple old_tuple = ExecFetchSlotHeapTuple(slot, false, nullptr);
 	int32 attempt = DatumGetInt32(slot_getattr(slot, c.attempt, &isnull));
 	slot_getattr(slot, c.first_attempted_at, &isnull);
 	bool first_attempt = isnull;
@@ -258,43 +255,40 @@ TakeJob(Claim *claim, TupleTableSlot *slot, const core::ClaimKey &key) {
 		for (int i = 0; i < 8; i++)
 			row[i] = heap_getattr(new_tuple, out_columns[i], desc, &row_nulls[i]);
 		tuplestore_putvalues(claim->out, claim->out_desc, row, row_nulls); // copies into its own context
-		claim->taken_keys[claim->taken++] = key;
 	}
 	MemoryContextSwitchTo(outer);
 	MemoryContextReset(claim->job_context);
 	return taken;
 }
 
-// Scan keys on the claim index (queue_id, priority, run_at, id): the queue, and its entries from the
-// first on, from the hint's (priority, run_at, id) on (a row comparison, so the scan starts at the
-// hint's entry itself, not at the first entry of its run_at), or above the priority `priority`. Always
-// two keys, the count the scan was begun with (a rescan takes that many).
-enum class ScanFrom { kQueueStart, kHint, kAbovePriority };
+// Scan keys on the claim index (queue_id, priority, run_at, id): the queue, and its entries from `start`
+// on (the hint, or the lowest key; a row comparison on (priority, run_at, id), so the scan starts at that
+// entry itself, not at the first entry of its run_at), or above the priority `priority`. Always two keys,
+// the count the scan was begun with (a rescan takes that many).
+enum class ScanFrom { kStart, kAbovePriority };
 constexpr int kScanKeys = 2;
 
 void
-MakeScanKeys(ScanKeyData *keys, ScanKeyData *hint_keys, int32 queue_id, ScanFrom from, int32 priority,
-             const core::ClaimKey &hint) {
+MakeScanKeys(ScanKeyData *keys, ScanKeyData *row_keys, int32 queue_id, ScanFrom from, int32 priority,
+             const core::ClaimKey &start) {
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(queue_id));
-	if (from == ScanFrom::kHint) {
+	if (from == ScanFrom::kStart) {
 		// As the executor builds `ROW(priority, run_at, id) >= ROW(...)`: the members carry the btree
 		// comparison functions, and the header points at them.
-		ScanKeyEntryInitialize(&hint_keys[0], SK_ROW_MEMBER, 2, BTGreaterEqualStrategyNumber, INT4OID, InvalidOid,
-		                       F_BTINT4CMP, Int32GetDatum(hint.priority));
-		ScanKeyEntryInitialize(&hint_keys[1], SK_ROW_MEMBER, 3, BTGreaterEqualStrategyNumber, TIMESTAMPTZOID,
-		                       InvalidOid, F_TIMESTAMPTZ_CMP, TimestampTzGetDatum(hint.run_at));
-		ScanKeyEntryInitialize(&hint_keys[2], SK_ROW_MEMBER | SK_ROW_END, 4, BTGreaterEqualStrategyNumber, INT8OID,
-		                       InvalidOid, F_BTINT8CMP, Int64GetDatum(hint.id));
+		ScanKeyEntryInitialize(&row_keys[0], SK_ROW_MEMBER, 2, BTGreaterEqualStrategyNumber, INT4OID, InvalidOid,
+		                       F_BTINT4CMP, Int32GetDatum(start.priority));
+		ScanKeyEntryInitialize(&row_keys[1], SK_ROW_MEMBER, 3, BTGreaterEqualStrategyNumber, TIMESTAMPTZOID,
+		                       InvalidOid, F_TIMESTAMPTZ_CMP, TimestampTzGetDatum(start.run_at));
+		ScanKeyEntryInitialize(&row_keys[2], SK_ROW_MEMBER | SK_ROW_END, 4, BTGreaterEqualStrategyNumber, INT8OID,
+		                       InvalidOid, F_BTINT8CMP, Int64GetDatum(start.id));
 		// The header has no function: built by hand, as ScanKeyEntryInitialize asserts one for a plain key.
 		MemSet(&keys[1], 0, sizeof(ScanKeyData));
 		keys[1].sk_flags = SK_ROW_HEADER;
 		keys[1].sk_attno = 2;
 		keys[1].sk_strategy = BTGreaterEqualStrategyNumber;
-		keys[1].sk_argument = PointerGetDatum(hint_keys);
-	} else if (from == ScanFrom::kAbovePriority) {
-		ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT4GT, Int32GetDatum(priority));
+		keys[1].sk_argument = PointerGetDatum(row_keys);
 	} else {
-		ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_INT4GE, Int32GetDatum(PG_INT32_MIN));
+		ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_INT4GT, Int32GetDatum(priority));
 	}
 }
 
@@ -337,8 +331,6 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	claim.lease_expires_at = DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(claim.now),
 	                                             lease_is_null ? queue.lease : lease);
 	claim.command = GetCurrentCommandId(true);
-	claim.taken = 0;
-	claim.taken_keys = static_cast<core::ClaimKey *>(palloc(sizeof(core::ClaimKey) * batch));
 	claim.inserter = IndexInserter{nullptr, nullptr, nullptr};
 	claim.call_context = CurrentMemoryContext;
 	claim.job_context = AllocSetContextCreate(CurrentMemoryContext, "dlq claim job", ALLOCSET_DEFAULT_SIZES);
@@ -352,15 +344,14 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 
 	// The hint applies only to the queue it was read for (the name may now be another queue's).
 	core::ClaimKey start = begun.queue_id == queue.id ? begun.queue.start : core::kLowestClaimKey;
-	bool from_hint = start.priority != core::kLowestClaimKey.priority || start.run_at != core::kLowestClaimKey.run_at ||
-	                 start.id != core::kLowestClaimKey.id;
-	ScanFrom from = from_hint ? ScanFrom::kHint : ScanFrom::kQueueStart;
+	ScanFrom from = ScanFrom::kStart;
 	int32 above_priority = 0;
 	core::ClaimScan decide = core::BeginClaimScan(claim.now, batch, queue.paused);
+	core::ClaimKey *taken_keys = static_cast<core::ClaimKey *>(palloc(sizeof(core::ClaimKey) * batch)); // claim order
 	ScanKeyData keys[kScanKeys];
-	ScanKeyData hint_keys[3]; // the hint's row comparison: keys[1] points at it while the scan runs
+	ScanKeyData row_keys[3]; // the row comparison from `start`: keys[1] points at it while the scan runs
 	do {
-		MakeScanKeys(keys, hint_keys, queue.id, from, above_priority, start);
+		MakeScanKeys(keys, row_keys, queue.id, from, above_priority, start);
 		index_rescan(scan, keys, kScanKeys, nullptr, 0);
 		while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
 			CHECK_FOR_INTERRUPTS();
@@ -373,7 +364,8 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 			core::EntryAction action = core::NextEntry(decide, key, !isnull);
 			if (action == core::EntryAction::kEndScan)
 				break;
-			if (action == core::EntryAction::kTry && TakeJob(&claim, slot, key)) {
+			if (action == core::EntryAction::kTry && TakeJob(&claim, slot)) {
+				taken_keys[decide.taken] = key;
 				core::NoteTaken(decide);
 				if (decide.done)
 					break;
@@ -390,11 +382,11 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	MemoryContextDelete(claim.job_context);
 	PopActiveSnapshot();
 
-	if (claim.taken > 0)
-		hint::NoteLeasedKeys(queue.id, claim.taken_keys, claim.taken);
+	if (decide.taken > 0)
+		hint::NoteLeasedKeys(queue.id, taken_keys, decide.taken);
 	if (decide.seen_first)
 		hint::FinishClaim(&begun, queue_name, queue.id, decide.first_visible);
-	return claim.taken;
+	return decide.taken;
 }
 
 } // namespace dlq::pg::store

@@ -165,13 +165,6 @@ InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys) {
 
 // ---- claim, heartbeat, complete ---------------------------------------------------------------------
 
-// The sweep's probe: the first live entry of a queue's claim index after a condition (one descent; dead entries at the head are stepped over here), and the due range of its
-// priority read from that entry, so the range scan does not step over them again.
-#define DLQ_FIRST_ENTRY(queue_id, after) \
-	"SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j " \
-	" WHERE j.queue_id = " queue_id after " ORDER BY j.priority, j.run_at, j.id LIMIT 1"
-#define DLQ_DUE_FROM_PROBE "(j.run_at, j.id) >= (p.since, p.since_id) AND j.run_at <= now() "
-
 // The claim itself runs no statement: see job_claim.cpp.
 
 static KeptStatement queue_exists = {"SELECT 1 FROM dlq.queue WHERE name = $1", 1, {TEXTOID}, nullptr};
@@ -365,10 +358,18 @@ DeleteQueueJobs(Datum queue_id) {
 
 // ---- sweep ------------------------------------------------------------------------------------------
 
+// The sweep's probe: the first live entry of a queue's claim index after a condition (one descent; dead
+// entries at the head are stepped over here), and the due range of its priority read from that entry, so
+// the range scan does not step over them again.
+#define DLQ_FIRST_ENTRY(queue_id, after) \
+	"SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j " \
+	" WHERE j.queue_id = " queue_id after " ORDER BY j.priority, j.run_at, j.id LIMIT 1"
+#define DLQ_DUE_FROM_PROBE "(j.run_at, j.id) >= (p.since, p.since_id) AND j.run_at <= now() "
+
 // Jobs whose lease expired, without an index on the lease (that would make every claim a non-HOT
 // update): for each queue and each of its priorities (found with a loose index scan, as there are
-// few), the due range of the claim index is read, where every running job lies, from the probe the claim
-// uses: the entries that rescues and completions left dead at the head are stepped over once, not twice.
+// few), the due range of the claim index is read, where every running job lies, from the probe above:
+// the entries that rescues and completions left dead at the head are stepped over once, not twice.
 // One list serves both outcomes (rescue, or dead-letter on the last attempt), so the range is read once
 // per sweep; a sweep may then handle fewer than a batch of one outcome, and the next sweep goes on.
 // Candidates only: the statements below lock and re-check them.
