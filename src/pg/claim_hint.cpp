@@ -316,6 +316,16 @@ NoteWrittenRows(int key_column) {
 }
 
 void
+NoteWrittenKey(int32 queue_id, const core::ClaimKey &lowest) {
+	if (table == nullptr)
+		return;
+	RegisterCallbacks();
+	SpinLockAcquire(&table->lock);
+	NoteWriteLocked(queue_id, lowest);
+	SpinLockRelease(&table->lock);
+}
+
+void
 BeginClaim(Datum queue_name, ClaimBegin *out) {
 	*out = ClaimBegin{0, -1, {core::kLowestClaimKey, 0, false}, {core::kLowestClaimKey, 0, false}, false};
 	if (table == nullptr || !guc_claim_hints)

@@ -23,6 +23,9 @@ void EndApiWrite();
 // in the columns key_column .. key_column + 3 (1-based; a null id: unknown, below every id). Must run
 // before the transaction ends.
 void NoteWrittenRows(int key_column);
+// The same for jobs written without a statement (job_insert.cpp): the lowest key of those written to
+// one queue.
+void NoteWrittenKey(int32 queue_id, const core::ClaimKey &lowest);
 
 // A claim: where to start (the queue's start when hints are off, absent, or the queue's id not yet
 // known), read before the claim statement takes its snapshot.

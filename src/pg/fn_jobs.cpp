@@ -68,9 +68,13 @@ dlq_enqueue(PG_FUNCTION_ARGS) {
 	}
 	nulls[store::kNewJobParams] = '\0';
 
-	ConnectSpi();
-	int64 id = store::InsertJob(values, nulls);
-	SPI_finish();
+	int64 id = 0;
+	store::DirectInsert direct = store::InsertJobDirectly(values, nulls, &id);
+	if (direct == store::DirectInsert::kNotDirect) {
+		ConnectSpi();
+		id = store::InsertJob(values, nulls);
+		SPI_finish();
+	}
 	if (id == 0)
 		dlq::pg::RaiseUnknownQueue(queue);
 	PG_RETURN_INT64(id);
@@ -90,6 +94,26 @@ dlq_enqueue_many(PG_FUNCTION_ARGS) {
 		summary = core::ValidateJobBatch(jobs_text);
 	});
 
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	if (!summary.has_dedup_keys) {
+		int count = static_cast<int>(summary.count);
+		int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * count));
+		switch (store::InsertJobBatchDirectly(PG_GETARG_DATUM(0), jobs, count, ids)) {
+		case store::DirectInsert::kUnknownQueue:
+			dlq::pg::RaiseUnknownQueue(queue);
+		case store::DirectInsert::kInserted:
+			for (int i = 0; i < count; i++) {
+				Datum id = Int64GetDatum(ids[i]);
+				bool isnull = false;
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
+			}
+			return (Datum)0;
+		case store::DirectInsert::kNotDirect:
+			break;
+		}
+	}
+
 	ConnectSpi();
 	store::QueueInfo queue_info;
 	if (!store::FindQueue(PG_GETARG_DATUM(0), &queue_info))
@@ -97,8 +121,6 @@ dlq_enqueue_many(PG_FUNCTION_ARGS) {
 	store::InsertJobBatch(&queue_info, JsonbPGetDatum(jobs), summary.has_dedup_keys);
 
 	// Rows are (ord, id); the function returns the ids in element order.
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	for (uint64 row = 0; row < SPI_processed; row++) {
 		bool isnull;
 		Datum id = Int64GetDatum(dlq::pg::SpiInt64(row, 2, &isnull));

@@ -18,6 +18,7 @@
 #include "core/claim_hint.hpp"
 #include "core/claim_scan.hpp"
 #include "pg/claim_hint.hpp"
+#include "pg/job_relations.hpp"
 #include "pg/job_store.hpp"
 
 extern "C" {
@@ -28,7 +29,6 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/pg_am_d.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
@@ -45,32 +45,15 @@ namespace dlq::pg::store {
 
 namespace {
 
-// Columns of dlq.job the claim reads or writes, and of dlq.queue it reads (attribute numbers).
+// Columns of dlq.job the claim reads or writes (attribute numbers).
 struct JobColumns {
 	AttrNumber id, enqueued_at, queue_id, priority, max_attempts, kind, tenant, payload, run_at,
 	    first_attempted_at, attempt, lease_expires_at, worker;
 };
-struct QueueColumns {
-	AttrNumber id, lease, paused;
-};
-
-AttrNumber
-ColumnNumber(Relation rel, const char *name) {
-	TupleDesc desc = RelationGetDescr(rel);
-	for (int i = 0; i < desc->natts; i++) {
-		Form_pg_attribute attr = TupleDescAttr(desc, i);
-		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
-			return attr->attnum;
-	}
-	elog(ERROR, "dlq: column \"%s\" of %s is missing", name, RelationGetRelationName(rel));
-	return InvalidAttrNumber;
-}
 
 // Resolved once per table: the extension's tables are never altered (a recreated table has a new oid).
 Oid job_columns_of = InvalidOid;
 JobColumns job_columns;
-Oid queue_columns_of = InvalidOid;
-QueueColumns queue_columns;
 
 const JobColumns &
 ColumnsOfJob(Relation rel) {
@@ -85,92 +68,6 @@ ColumnsOfJob(Relation rel) {
 		job_columns_of = RelationGetRelid(rel);
 	}
 	return job_columns;
-}
-
-const QueueColumns &
-ColumnsOfQueue(Relation rel) {
-	if (queue_columns_of != RelationGetRelid(rel)) {
-		queue_columns = QueueColumns{ColumnNumber(rel, "id"), ColumnNumber(rel, "lease"), ColumnNumber(rel, "paused")};
-		queue_columns_of = RelationGetRelid(rel);
-	}
-	return queue_columns;
-}
-
-Oid
-RelationInDlq(Oid schema, const char *name) {
-	Oid relid = get_relname_relid(name, schema);
-	if (!OidIsValid(relid))
-		elog(ERROR, "dlq: relation dlq.%s is missing", name);
-	return relid;
-}
-
-struct QueueRow {
-	int32 id;
-	Datum lease; // interval, copied
-	bool paused;
-};
-
-// The queue's row by name, through its unique index, as the given snapshot sees it.
-bool
-ReadQueue(Oid schema, Snapshot snapshot, Datum queue_name, QueueRow *out) {
-	Relation queue_rel = table_open(RelationInDlq(schema, "queue"), AccessShareLock);
-	Relation name_index = index_open(RelationInDlq(schema, "queue_name_key"), AccessShareLock);
-	const QueueColumns &columns = ColumnsOfQueue(queue_rel);
-	ScanKeyData key;
-	// The index's own collation: the tree is ordered by it, and texteq needs one.
-	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, name_index->rd_indcollation[0], F_TEXTEQ,
-	                       queue_name);
-	IndexScanDesc scan = index_beginscan(queue_rel, name_index, snapshot, 1, 0);
-	index_rescan(scan, &key, 1, nullptr, 0);
-	TupleTableSlot *slot = table_slot_create(queue_rel, nullptr);
-	bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	if (found) {
-		bool isnull;
-		out->id = DatumGetInt32(slot_getattr(slot, columns.id, &isnull));
-		out->lease = datumCopy(slot_getattr(slot, columns.lease, &isnull), false, sizeof(Interval));
-		out->paused = DatumGetBool(slot_getattr(slot, columns.paused, &isnull));
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	index_endscan(scan);
-	index_close(name_index, NoLock);
-	table_close(queue_rel, NoLock);
-	return found;
-}
-
-// Index entries for a claimed job whose new version could not go on its page (not a HOT update): the
-// executor's own routine, with the state it needs made on first use.
-struct IndexInserter {
-	EState *estate;
-	ResultRelInfo *result_rel;
-	TupleTableSlot *slot;
-};
-
-void
-InsertIndexEntries(IndexInserter *inserter, Relation job_rel, HeapTuple tuple) {
-	if (inserter->estate == nullptr) {
-		inserter->estate = CreateExecutorState();
-		inserter->result_rel = makeNode(ResultRelInfo);
-		InitResultRelInfo(inserter->result_rel, job_rel, 1, nullptr, 0);
-		ExecOpenIndices(inserter->result_rel, false);
-		inserter->slot = MakeSingleTupleTableSlot(RelationGetDescr(job_rel), &TTSOpsHeapTuple);
-	}
-	ExecStoreHeapTuple(tuple, inserter->slot, false);
-	// update = false: true only asks whether the statement changed an indexed column, which reads the
-	// range table a plain EState does not have (the claim changes none, and the answer is only a hint).
-	List *unused = ExecInsertIndexTuples(inserter->result_rel, inserter->slot, inserter->estate, false, false,
-	                                     nullptr, NIL);
-	list_free(unused);
-	ExecClearTuple(inserter->slot); // the tuple is the job's, freed with its memory context
-	ResetPerTupleExprContext(inserter->estate);
-}
-
-void
-EndIndexEntries(IndexInserter *inserter) {
-	if (inserter->estate == nullptr)
-		return;
-	ExecDropSingleTupleTableSlot(inserter->slot);
-	ExecCloseIndices(inserter->result_rel);
-	FreeExecutorState(inserter->estate);
 }
 
 // Everything one claim carries through its scans.
@@ -242,7 +139,7 @@ TakeJob(Claim *claim, TupleTableSlot *slot) {
 	if (taken) {
 		if (!HeapTupleIsHeapOnly(new_tuple)) {
 			MemoryContextSwitchTo(claim->call_context); // the inserter's state outlives this job
-			InsertIndexEntries(&claim->inserter, claim->job_rel, new_tuple);
+			InsertIndexEntriesOf(&claim->inserter, claim->job_rel, new_tuple);
 			MemoryContextSwitchTo(claim->job_context);
 		}
 		Datum row[8];
@@ -321,17 +218,16 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 
 	Claim claim;
 	claim.job_rel = table_open(RelationInDlq(schema, "job"), RowExclusiveLock);
-	// heap_update below: a table of another access method would be corrupted.
-	if (claim.job_rel->rd_rel->relam != HEAP_TABLE_AM_OID)
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("dlq.job must use the heap access method"),
-		                errhint("Recreate the extension with default_table_access_method = heap.")));
+	RequireHeap(claim.job_rel);
+	// As the executor checks before an UPDATE: a publication of the table needs a replica identity.
+	CheckCmdReplicaIdentity(claim.job_rel, CMD_UPDATE);
 	claim.columns = &ColumnsOfJob(claim.job_rel);
 	claim.now = GetCurrentTransactionStartTimestamp(); // now()
 	claim.worker = worker;
 	claim.lease_expires_at = DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(claim.now),
 	                                             lease_is_null ? queue.lease : lease);
 	claim.command = GetCurrentCommandId(true);
-	claim.inserter = IndexInserter{nullptr, nullptr, nullptr};
+	claim.inserter = kNoIndexInserter;
 	claim.call_context = CurrentMemoryContext;
 	claim.job_context = AllocSetContextCreate(CurrentMemoryContext, "dlq claim job", ALLOCSET_DEFAULT_SIZES);
 	claim.out = out;

@@ -18,6 +18,15 @@ enum NewJobParam {
 // Returns 0 when the queue does not exist.
 int64 InsertJob(Datum *values, const char *nulls);
 
+// The same without the executor and without SPI (job_insert.cpp), when an INSERT into dlq.job would run
+// nothing but dlq's own trigger and the job has no dedup key; otherwise kNotDirect, and the caller runs
+// InsertJob / InsertJobBatch.
+enum class DirectInsert { kInserted, kUnknownQueue, kNotDirect };
+DirectInsert InsertJobDirectly(const Datum *values, const char *nulls, int64 *id);
+// A batch validated by core::ValidateJobBatch, of `count` elements and no dedup key: their ids in
+// element order in `ids` (room for `count`).
+DirectInsert InsertJobBatchDirectly(Datum queue_name, Jsonb *jobs, int count, int64 *ids);
+
 struct QueueInfo {
 	int32 id;
 	int32 max_attempts;
