@@ -158,6 +158,60 @@ SELECT count(*) FROM dlq.enqueue_many('direct', '[{"kind": "duplicate_id"}]');
 \set VERBOSITY default
 SELECT setval('dlq.job_id_seq', (SELECT max(id) FROM dlq.job)) > 0 AS set_forward;
 
+-- A batch that fails after its first write (a duplicate id at element 150) leaves nothing behind.
+DELETE FROM dlq.job;
+SELECT dlq.enqueue('direct', 'in_the_way') AS in_the_way \gset
+SELECT setval('dlq.job_id_seq', :in_the_way - 150) > 0 AS set_back;
+BEGIN;
+SAVEPOINT s;
+\set VERBOSITY terse
+SELECT count(*) FROM dlq.enqueue_many('direct', (SELECT jsonb_agg(jsonb_build_object('kind', 'partial'))
+                                                   FROM generate_series(1, 200)));
+\set VERBOSITY default
+ROLLBACK TO SAVEPOINT s;
+SELECT count(*) AS partial_jobs FROM dlq.job WHERE kind = 'partial';
+COMMIT;
+SELECT setval('dlq.job_id_seq', :in_the_way) > 0 AS set_forward;
+SELECT kind FROM dlq.claim('direct', 'w1');
+
+-- What an INSERT would enforce or apply and the direct path would not sends the enqueue back to the
+-- statement: a CHECK constraint, a NOT NULL, a default, a rule, a column of another type (all added by
+-- hand). Each is enforced, or applied, as before.
+DELETE FROM dlq.job;
+\set VERBOSITY terse
+ALTER TABLE dlq.job ADD CONSTRAINT no_forbidden CHECK (kind <> 'forbidden');
+SELECT dlq.enqueue('direct', 'forbidden');
+SELECT dlq.enqueue_many('direct', '[{"kind": "forbidden"}]');
+ALTER TABLE dlq.job DROP CONSTRAINT no_forbidden;
+ALTER TABLE dlq.job ALTER COLUMN tenant SET NOT NULL;
+SELECT dlq.enqueue('direct', 'no_tenant');
+SELECT dlq.enqueue_many('direct', '[{"kind": "no_tenant"}]');
+\set VERBOSITY default
+SELECT dlq.enqueue('direct', 'with_tenant', tenant => 't') IS NOT NULL AS enqueued;
+ALTER TABLE dlq.job ALTER COLUMN tenant DROP NOT NULL;
+ALTER TABLE dlq.job ALTER COLUMN last_error SET DEFAULT 'set by a default';
+SELECT dlq.enqueue('direct', 'defaulted') AS defaulted_id \gset
+SELECT last_error FROM dlq.job WHERE id = :defaulted_id;
+ALTER TABLE dlq.job ALTER COLUMN last_error DROP DEFAULT;
+CREATE TABLE rule_saw (kind text);
+CREATE RULE job_audit AS ON INSERT TO dlq.job DO ALSO INSERT INTO public.rule_saw VALUES (NEW.kind);
+SELECT dlq.enqueue('direct', 'ruled') IS NOT NULL AS enqueued;
+SELECT kind AS rule_saw FROM rule_saw;
+DROP RULE job_audit ON dlq.job;
+DROP TABLE rule_saw;
+ALTER TABLE dlq.job ALTER COLUMN tenant TYPE varchar(3);
+SELECT dlq.enqueue('direct', 'narrow', tenant => 'abc') AS narrow_id \gset
+SELECT tenant, pg_typeof(tenant) FROM dlq.job WHERE id = :narrow_id;
+SELECT dlq.enqueue('direct', 'narrow', tenant => 'abcd');
+SELECT dlq.enqueue_many('direct', '[{"kind": "narrow", "tenant": "abcd"}]');
+ALTER TABLE dlq.job ALTER COLUMN tenant TYPE text;
+-- As created again: the direct path, and every index whole.
+SELECT count(*) FROM dlq.enqueue_many('direct', '[{"kind": "after", "priority": 1}, {"kind": "after"}]');
+SELECT dlq.enqueue('direct', 'after', priority => 2) IS NOT NULL AS enqueued;
+SELECT kind, priority, last_error FROM dlq.job ORDER BY priority, id;
+SELECT bt_index_check('dlq.job_pkey', heapallindexed => true),
+       bt_index_check('dlq.job_claim_idx', heapallindexed => true);
+
 -- Unknown queue, and read-only transactions.
 SELECT dlq.enqueue('no_such_queue', 'x');
 SELECT dlq.enqueue_many('no_such_queue', '[{"kind": "x"}]');

@@ -51,13 +51,14 @@ struct JobColumns {
 	    first_attempted_at, attempt, lease_expires_at, worker;
 };
 
-// Resolved once per table: the extension's tables are never altered (a recreated table has a new oid).
 Oid job_columns_of = InvalidOid;
+uint64 job_columns_generation = 0;
 JobColumns job_columns;
 
 const JobColumns &
 ColumnsOfJob(Relation rel) {
-	if (job_columns_of != RelationGetRelid(rel)) {
+	uint64 generation = ColumnsGeneration();
+	if (job_columns_of != RelationGetRelid(rel) || job_columns_generation != generation) {
 		job_columns = JobColumns{ColumnNumber(rel, "id"),           ColumnNumber(rel, "enqueued_at"),
 		                         ColumnNumber(rel, "queue_id"),     ColumnNumber(rel, "priority"),
 		                         ColumnNumber(rel, "max_attempts"), ColumnNumber(rel, "kind"),
@@ -66,6 +67,7 @@ ColumnsOfJob(Relation rel) {
 		                         ColumnNumber(rel, "attempt"),      ColumnNumber(rel, "lease_expires_at"),
 		                         ColumnNumber(rel, "worker")};
 		job_columns_of = RelationGetRelid(rel);
+		job_columns_generation = generation;
 	}
 	return job_columns;
 }

@@ -6,8 +6,9 @@
 // What the executor would do besides, and how it is kept:
 //  - the job_written trigger notes writes from outside the API for the claim hints; these writes are the
 //    API's, noted here directly (NoteWrittenKey), as the statements note theirs;
-//  - any other trigger, a CHECK constraint, a column this file does not know (all added by hand) or
-//    another access method: the caller runs the SQL statement instead (kNotDirect);
+//  - any other trigger, a rule, a CHECK constraint, a column this file does not know or of another type,
+//    a NOT NULL or a default it would not honour (all added by hand), or another access method: the
+//    caller runs the SQL statement instead (kNotDirect);
 //  - a dedup key: the caller runs the statement, whose ON CONFLICT needs the executor;
 //  - read-only and parallel mode are refused as an INSERT refuses them (25006);
 //  - the primary key's uniqueness is checked by the index, and a large payload is moved out of line
@@ -49,21 +50,43 @@ constexpr const char *kColumnNames[kJobColumns] = {
     "dedup_key",    "first_failed_at", "last_error", "errors",     "first_attempted_at", "lease_expires_at",
     "worker"};
 
-// Where each column sits in the table's tuples (0-based), for the table it was resolved for.
+// The type each column has in dlq--0.1.0.sql.
+constexpr Oid kColumnTypes[kJobColumns] = {
+    INT8OID,  TIMESTAMPTZOID, INT4OID,        INT4OID, INT4OID,  TEXTOID,        TEXTOID,
+    TEXTOID,  JSONBOID,       TIMESTAMPTZOID, INT4OID, INT8OID,  TEXTOID,        TIMESTAMPTZOID,
+    TEXTOID,  JSONBOID,       TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+
+// Columns that have a default in dlq--0.1.0.sql; the jobs formed here set them all.
+bool
+HasOwnDefault(int column) {
+	return column == kId || column == kEnqueuedAt || column == kPriority || column == kAttempt;
+}
+
+// Columns a new job may leave null (no NOT NULL in dlq--0.1.0.sql).
+bool
+MayBeNull(int column) {
+	return column == kTenant || column == kActor || column >= kReplayedFrom;
+}
+
+// Where each column sits in the table's tuples (0-based), for the table (and the relcache generation)
+// it was resolved for, and whether the table is still as the extension created it: only its columns,
+// of their types, no NOT NULL on a column a new job leaves null, no default on a column without one.
 struct Layout {
 	Oid relid;
+	uint64 generation;
 	int natts;
-	bool known; // every live column is one of kColumnNames
+	bool as_created;
 	int index[kJobColumns];
 };
-Layout layout = {InvalidOid, 0, false, {}};
+Layout layout = {InvalidOid, 0, 0, false, {}};
 
 const Layout &
 LayoutOf(Relation rel) {
 	TupleDesc desc = RelationGetDescr(rel);
-	if (layout.relid == RelationGetRelid(rel) && layout.natts == desc->natts)
+	uint64 generation = ColumnsGeneration();
+	if (layout.relid == RelationGetRelid(rel) && layout.generation == generation && layout.natts == desc->natts)
 		return layout;
-	layout = Layout{RelationGetRelid(rel), desc->natts, true, {}};
+	layout = Layout{RelationGetRelid(rel), generation, desc->natts, true, {}};
 	for (int &index : layout.index)
 		index = -1;
 	for (int i = 0; i < desc->natts; i++) {
@@ -73,20 +96,22 @@ LayoutOf(Relation rel) {
 		int column = 0;
 		while (column < kJobColumns && strcmp(NameStr(attr->attname), kColumnNames[column]) != 0)
 			column++;
-		if (column == kJobColumns)
-			layout.known = false;
+		if (column == kJobColumns || attr->atttypid != kColumnTypes[column] || attr->attgenerated != '\0' ||
+		    (attr->attnotnull && MayBeNull(column)) || (attr->atthasdef && !HasOwnDefault(column)))
+			layout.as_created = false;
 		else
 			layout.index[column] = i;
 	}
 	for (int index : layout.index)
-		layout.known = layout.known && index >= 0;
+		layout.as_created = layout.as_created && index >= 0;
 	return layout;
 }
 
-// Whether an INSERT into dlq.job would run nothing this file does not do itself.
+// Whether an INSERT into dlq.job would run nothing this file does not do itself: no rule, no trigger but
+// dlq's own, no CHECK constraint, the columns as created.
 bool
 CanInsertDirectly(Relation rel) {
-	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID || rel->rd_rel->relhasrules)
 		return false;
 	if (rel->trigdesc != nullptr)
 		for (int i = 0; i < rel->trigdesc->numtriggers; i++)
@@ -95,7 +120,7 @@ CanInsertDirectly(Relation rel) {
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
 	if (constr != nullptr && constr->num_check > 0)
 		return false;
-	return LayoutOf(rel).known;
+	return LayoutOf(rel).as_created;
 }
 
 // One job's values, as the SQL statement computes them (defaults applied).

@@ -9,26 +9,37 @@ extern "C" {
 #include "catalog/pg_am_d.h"
 #include "executor/executor.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 }
 
 namespace dlq::pg::store {
 
 namespace {
 
+uint64 columns_generation = 1;
+bool relcache_callback_registered = false;
+
+void
+BumpColumnsGeneration(Datum, Oid) {
+	columns_generation++;
+}
+
 struct QueueColumns {
 	AttrNumber id, max_attempts, lease, paused;
 };
 
-// Resolved once per table: the extension's tables are never altered (a recreated table has a new oid).
 Oid queue_columns_of = InvalidOid;
+uint64 queue_columns_generation = 0;
 QueueColumns queue_columns;
 
 const QueueColumns &
 ColumnsOfQueue(Relation rel) {
-	if (queue_columns_of != RelationGetRelid(rel)) {
+	uint64 generation = ColumnsGeneration();
+	if (queue_columns_of != RelationGetRelid(rel) || queue_columns_generation != generation) {
 		queue_columns = QueueColumns{ColumnNumber(rel, "id"), ColumnNumber(rel, "max_attempts"),
 		                             ColumnNumber(rel, "lease"), ColumnNumber(rel, "paused")};
 		queue_columns_of = RelationGetRelid(rel);
+		queue_columns_generation = generation;
 	}
 	return queue_columns;
 }
@@ -45,6 +56,15 @@ BeginIndexEntries(IndexInserter *inserter, Relation job_rel) {
 }
 
 } // namespace
+
+uint64
+ColumnsGeneration() {
+	if (!relcache_callback_registered) {
+		CacheRegisterRelcacheCallback(BumpColumnsGeneration, (Datum)0);
+		relcache_callback_registered = true;
+	}
+	return columns_generation;
+}
 
 AttrNumber
 ColumnNumber(Relation rel, const char *name) {

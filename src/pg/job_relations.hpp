@@ -14,6 +14,10 @@ extern "C" {
 
 namespace dlq::pg::store {
 
+// Bumped on every relcache invalidation (an ALTER TABLE among them): what a backend caches about the
+// columns of dlq's tables is valid while this is unchanged.
+uint64 ColumnsGeneration();
+
 // A column's attribute number; raises when the table has no such column.
 AttrNumber ColumnNumber(Relation rel, const char *name);
 
