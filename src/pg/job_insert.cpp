@@ -29,6 +29,7 @@ extern "C" {
 #include "commands/sequence.h"
 #include "executor/executor.h"
 #include "tcop/utility.h"
+#include "rewrite/prs2lock.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 }
@@ -111,7 +112,8 @@ LayoutOf(Relation rel) {
 // dlq's own, no CHECK constraint, the columns as created.
 bool
 CanInsertDirectly(Relation rel) {
-	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID || rel->rd_rel->relhasrules)
+	// rd_rules, not relhasrules: pg_class keeps that set after the last rule is dropped.
+	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID || (rel->rd_rules != nullptr && rel->rd_rules->numLocks > 0))
 		return false;
 	if (rel->trigdesc != nullptr)
 		for (int i = 0; i < rel->trigdesc->numtriggers; i++)
