@@ -75,17 +75,35 @@ my $worker_script = "$dir/worker.sql";
 PostgreSQL::Test::Utils::append_to_file($worker_script, $iteration x 1500);
 
 # A producer enqueues jobs $from..$to with its name and the number in the payload. Every fourth job
-# gets a single attempt (the queue allows two), so a kill on it is final.
+# gets a single attempt (the queue allows two), so a kill on it is final. Jobs 6k+3 .. 6k+5 go in one
+# dlq.enqueue_many call (one transaction: all three or none), the others one dlq.enqueue each.
 sub producer_script {
 	my ($name, $from, $to) = @_;
 	my $file = "$dir/$name.sql";
 	my $sql = '';
-	for my $n ($from .. $to) {
+	my $n = $from;
+	while ($n <= $to) {
+		if ($n % 6 == 3 && $n + 2 <= $to) {
+			my @batch = ($n .. $n + 2);
+			my $elements = join(', ',
+				map {
+					"jsonb_build_object('kind', 'crash-test', 'payload', jsonb_build_object('p', '$name', 'n', $_)"
+					  . ($_ % 4 == 0 ? ", 'max_attempts', 1" : '') . ')'
+				} @batch);
+			$sql .= join('', map { "\\qecho enqueuing $name $_\n" } @batch)
+			  . "SELECT string_agg(e.id::text, ' ' ORDER BY e.ord) AS ids"
+			  . " FROM dlq.enqueue_many('load', jsonb_build_array($elements)) WITH ORDINALITY AS e(id, ord) \\gset\n"
+			  . "\\qecho enqueued_many $name $n :ids\n"
+			  . "SELECT pg_sleep(0.18) \\gset\n";
+			$n += 3;
+			next;
+		}
 		my $attempts = $n % 4 == 0 ? ', max_attempts => 1' : '';
 		$sql .= "\\qecho enqueuing $name $n\n"
 		  . "SELECT dlq.enqueue('load', 'crash-test', jsonb_build_object('p', '$name', 'n', $n)$attempts) AS id \\gset\n"
 		  . "\\qecho enqueued :id $name $n\n"
 		  . "SELECT pg_sleep(0.06) \\gset\n";
+		$n++;
 	}
 	PostgreSQL::Test::Utils::append_to_file($file, $sql);
 	return $file;
@@ -262,7 +280,7 @@ my %intent;        # "producer n" => 1, enqueue started
 my %completed;     # job id => times dlq.complete returned true
 my %in_doubt_completion;    # job id => 1, complete sent but its answer lost
 my %payload_of_completed;   # job id => "producer n"
-my ($completions_false, $claims) = (0, 0);
+my ($completions_false, $claims, $batches_answered) = (0, 0, 0);
 for my $file (@outputs) {
 	my $pending;
 	for (lines_of($file)) {
@@ -270,6 +288,14 @@ for my $file (@outputs) {
 		elsif (/^enqueued (\d+) (\S+) (\d+)$/) {
 			die "id $1 returned twice by enqueue" if exists $enqueued{$1};
 			$enqueued{$1} = "$2 $3";
+		}
+		elsif (/^enqueued_many (\S+) (\d+) (\d+(?: \d+)*)$/) {
+			my ($name, $first, @ids) = ($1, $2, split / /, $3);
+			for my $i (0 .. $#ids) {
+				die "id $ids[$i] returned twice by enqueue" if exists $enqueued{ $ids[$i] };
+				$enqueued{ $ids[$i] } = "$name " . ($first + $i);
+			}
+			$batches_answered++;
 		}
 		elsif (/^claimed /) { $claims++; }
 		elsif (/^completing (\d+)$/) { $pending = $1; }
@@ -358,13 +384,14 @@ cmp_ok($kills, '>=', 3, 'several workers were killed mid-job');
 cmp_ok($rescued, '>', 0, 'the sweeper rescued jobs of dead workers');
 cmp_ok($dead_total, '>', 0, 'some jobs died as STUCK_IN_PROGRESS after max attempts');
 cmp_ok(scalar(keys %completed), '>', $enqueued_total / 2, 'most jobs were completed');
+cmp_ok($batches_answered, '>', 0, 'some jobs were enqueued in batches (dlq.enqueue_many)');
 
 my $figures = sprintf(
 	'jobs enqueued %d (+%d enqueues in doubt, %d of them committed), completed %d (+%d completions in doubt), '
 	  . 'dead-lettered %d STUCK_IN_PROGRESS, live %d; workers killed mid-job %d (%d on a last attempt; %d kills landed after the job was done), '
-	  . '1 immediate restart (%d jobs still leased right after it), rescued by the sweeper %d; claims %d, complete() refused %d; %.1fs',
+	  . '1 immediate restart (%d jobs still leased right after it), rescued by the sweeper %d; claims %d, complete() refused %d; %d enqueue_many batches; %.1fs',
 	$enqueued_total, scalar(@in_doubt_enqueues), $in_doubt_committed, scalar(keys %completed), $in_doubt_done, $dead_total,
-	scalar(keys %live), $kills, $kills_last_attempt, $kills_missed, $orphaned, $rescued, $claims, $completions_false, time - $t0);
+	scalar(keys %live), $kills, $kills_last_attempt, $kills_missed, $orphaned, $rescued, $claims, $completions_false, $batches_answered, time - $t0);
 diag($figures);
 
 $node->stop('fast');
