@@ -28,8 +28,8 @@ extern "C" {
 #include "catalog/pg_am_d.h"
 #include "commands/sequence.h"
 #include "executor/executor.h"
-#include "tcop/utility.h"
 #include "rewrite/prs2lock.h"
+#include "tcop/utility.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 }
