@@ -51,14 +51,12 @@ struct JobColumns {
 	    first_attempted_at, attempt, lease_expires_at, worker;
 };
 
-Oid job_columns_of = InvalidOid;
-uint64 job_columns_generation = 0;
+ColumnCacheKey job_columns_key = kNoColumnCache;
 JobColumns job_columns;
 
 const JobColumns &
 ColumnsOfJob(Relation rel) {
-	uint64 generation = ColumnsGeneration();
-	if (job_columns_of != RelationGetRelid(rel) || job_columns_generation != generation) {
+	if (!ColumnCacheIsCurrent(job_columns_key, rel)) {
 		job_columns = JobColumns{ColumnNumber(rel, "id"),           ColumnNumber(rel, "enqueued_at"),
 		                         ColumnNumber(rel, "queue_id"),     ColumnNumber(rel, "priority"),
 		                         ColumnNumber(rel, "max_attempts"), ColumnNumber(rel, "kind"),
@@ -66,8 +64,7 @@ ColumnsOfJob(Relation rel) {
 		                         ColumnNumber(rel, "run_at"),       ColumnNumber(rel, "first_attempted_at"),
 		                         ColumnNumber(rel, "attempt"),      ColumnNumber(rel, "lease_expires_at"),
 		                         ColumnNumber(rel, "worker")};
-		job_columns_of = RelationGetRelid(rel);
-		job_columns_generation = generation;
+		job_columns_key = ColumnCacheKeyOf(rel);
 	}
 	return job_columns;
 }

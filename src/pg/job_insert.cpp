@@ -73,21 +73,19 @@ MayBeNull(int column) {
 // it was resolved for, and whether the table is still as the extension created it: only its columns,
 // of their types, no NOT NULL on a column a new job leaves null, no default on a column without one.
 struct Layout {
-	Oid relid;
-	uint64 generation;
+	ColumnCacheKey key;
 	int natts;
 	bool as_created;
 	int index[kJobColumns];
 };
-Layout layout = {InvalidOid, 0, 0, false, {}};
+Layout layout = {kNoColumnCache, 0, false, {}};
 
 const Layout &
 LayoutOf(Relation rel) {
 	TupleDesc desc = RelationGetDescr(rel);
-	uint64 generation = ColumnsGeneration();
-	if (layout.relid == RelationGetRelid(rel) && layout.generation == generation && layout.natts == desc->natts)
+	if (ColumnCacheIsCurrent(layout.key, rel) && layout.natts == desc->natts)
 		return layout;
-	layout = Layout{RelationGetRelid(rel), generation, desc->natts, true, {}};
+	layout = Layout{ColumnCacheKeyOf(rel), desc->natts, true, {}};
 	for (int &index : layout.index)
 		index = -1;
 	for (int i = 0; i < desc->natts; i++) {
@@ -146,16 +144,14 @@ struct Insert {
 	Oid sequence;
 	TimestampTz now;
 	CommandId command;
-	Datum empty_payload; // '{}'
 	IndexInserter inserter;
 	core::ClaimKey lowest;
 	bool wrote;
 };
 
-enum class Opened { kOpen, kUnknownQueue, kNotDirect };
-
-Opened
-BeginInsert(const char *what, Datum queue_name, Insert *insert) {
+// Opens the insert; false, with kNotDirect or kUnknownQueue in *refused, when it cannot.
+bool
+BeginInsert(const char *what, Datum queue_name, Insert *insert, DirectInsert *refused) {
 	PreventCommandIfReadOnly(what);
 	PreventCommandIfParallelMode(what);
 	Oid schema = get_namespace_oid("dlq", false);
@@ -163,7 +159,8 @@ BeginInsert(const char *what, Datum queue_name, Insert *insert) {
 	insert->rel = table_open(RelationInDlq(schema, "job"), RowExclusiveLock);
 	if (!CanInsertDirectly(insert->rel)) {
 		table_close(insert->rel, NoLock);
-		return Opened::kNotDirect;
+		*refused = DirectInsert::kNotDirect;
+		return false;
 	}
 	// A snapshot of its own, as the statement had: the queue's row as of now in READ COMMITTED, and
 	// what this transaction wrote before.
@@ -172,17 +169,23 @@ BeginInsert(const char *what, Datum queue_name, Insert *insert) {
 	if (!ReadQueue(schema, GetActiveSnapshot(), queue_name, &insert->queue)) {
 		PopActiveSnapshot();
 		table_close(insert->rel, NoLock);
-		return Opened::kUnknownQueue;
+		*refused = DirectInsert::kUnknownQueue;
+		return false;
 	}
 	insert->layout = &LayoutOf(insert->rel);
 	insert->sequence = RelationInDlq(schema, "job_id_seq");
 	insert->now = GetCurrentTransactionStartTimestamp(); // now()
 	insert->command = GetCurrentCommandId(true);
-	insert->empty_payload = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 	insert->inserter = kNoIndexInserter;
 	insert->lowest = core::ClaimKey{0, 0, 0};
 	insert->wrote = false;
-	return Opened::kOpen;
+	return true;
+}
+
+// The payload of a job enqueued without one.
+Datum
+EmptyPayload() {
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 }
 
 // Forms the tuple of a new job (id drawn from the sequence) and notes its key.
@@ -270,7 +273,7 @@ ElementJob(const Insert *insert, JsonbContainer *element) {
 		elog(ERROR, "dlq: jobs element without a kind after validation");
 	JsonbValue value;
 	// Any JSON value; absent or null is {} (jsonb_to_recordset made JSON null a SQL null).
-	job.payload = Field(element, "payload", &value) ? JsonbPGetDatum(JsonbValueToJsonb(&value)) : insert->empty_payload;
+	job.payload = Field(element, "payload", &value) ? JsonbPGetDatum(JsonbValueToJsonb(&value)) : EmptyPayload();
 	if (Field(element, "run_at", &value)) {
 		if (value.type != jbvString)
 			elog(ERROR, "dlq: jobs element field \"run_at\" is not a string after validation");
@@ -310,17 +313,12 @@ InsertJobDirectly(const Datum *values, const char *nulls, int64 *id) {
 	if (nulls[kNewDedupKey] != 'n')
 		return DirectInsert::kNotDirect;
 	Insert insert;
-	switch (BeginInsert("dlq.enqueue()", values[kNewQueue], &insert)) {
-	case Opened::kNotDirect:
-		return DirectInsert::kNotDirect;
-	case Opened::kUnknownQueue:
-		return DirectInsert::kUnknownQueue;
-	case Opened::kOpen:
-		break;
-	}
+	DirectInsert refused;
+	if (!BeginInsert("dlq.enqueue()", values[kNewQueue], &insert, &refused))
+		return refused;
 	NewJob job;
 	job.kind = values[kNewKind];
-	job.payload = nulls[kNewPayload] == 'n' ? insert.empty_payload : values[kNewPayload];
+	job.payload = nulls[kNewPayload] == 'n' ? EmptyPayload() : values[kNewPayload];
 	job.run_at = nulls[kNewRunAt] == 'n' ? insert.now : DatumGetTimestampTz(values[kNewRunAt]);
 	job.priority = nulls[kNewPriority] == 'n' ? 0 : DatumGetInt32(values[kNewPriority]);
 	job.max_attempts = nulls[kNewMaxAttempts] == 'n' ? insert.queue.max_attempts : DatumGetInt32(values[kNewMaxAttempts]);
@@ -339,14 +337,9 @@ InsertJobDirectly(const Datum *values, const char *nulls, int64 *id) {
 DirectInsert
 InsertJobBatchDirectly(Datum queue_name, Jsonb *jobs, int count, int64 *ids) {
 	Insert insert;
-	switch (BeginInsert("dlq.enqueue_many()", queue_name, &insert)) {
-	case Opened::kNotDirect:
-		return DirectInsert::kNotDirect;
-	case Opened::kUnknownQueue:
-		return DirectInsert::kUnknownQueue;
-	case Opened::kOpen:
-		break;
-	}
+	DirectInsert refused;
+	if (!BeginInsert("dlq.enqueue_many()", queue_name, &insert, &refused))
+		return refused;
 	MemoryContext chunk_context = AllocSetContextCreate(CurrentMemoryContext, "dlq enqueue chunk", ALLOCSET_DEFAULT_SIZES);
 	TupleTableSlot *slots[kChunk];
 	for (TupleTableSlot *&slot : slots)

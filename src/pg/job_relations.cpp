@@ -28,18 +28,15 @@ struct QueueColumns {
 	AttrNumber id, max_attempts, lease, paused;
 };
 
-Oid queue_columns_of = InvalidOid;
-uint64 queue_columns_generation = 0;
+ColumnCacheKey queue_columns_key = kNoColumnCache;
 QueueColumns queue_columns;
 
 const QueueColumns &
 ColumnsOfQueue(Relation rel) {
-	uint64 generation = ColumnsGeneration();
-	if (queue_columns_of != RelationGetRelid(rel) || queue_columns_generation != generation) {
+	if (!ColumnCacheIsCurrent(queue_columns_key, rel)) {
 		queue_columns = QueueColumns{ColumnNumber(rel, "id"), ColumnNumber(rel, "max_attempts"),
 		                             ColumnNumber(rel, "lease"), ColumnNumber(rel, "paused")};
-		queue_columns_of = RelationGetRelid(rel);
-		queue_columns_generation = generation;
+		queue_columns_key = ColumnCacheKeyOf(rel);
 	}
 	return queue_columns;
 }
@@ -57,13 +54,19 @@ BeginIndexEntries(IndexInserter *inserter, Relation job_rel) {
 
 } // namespace
 
-uint64
-ColumnsGeneration() {
+ColumnCacheKey
+ColumnCacheKeyOf(Relation rel) {
 	if (!relcache_callback_registered) {
 		CacheRegisterRelcacheCallback(BumpColumnsGeneration, (Datum)0);
 		relcache_callback_registered = true;
 	}
-	return columns_generation;
+	return ColumnCacheKey{RelationGetRelid(rel), columns_generation};
+}
+
+bool
+ColumnCacheIsCurrent(const ColumnCacheKey &key, Relation rel) {
+	ColumnCacheKey now = ColumnCacheKeyOf(rel);
+	return key.relid == now.relid && key.generation == now.generation;
 }
 
 AttrNumber

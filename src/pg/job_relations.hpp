@@ -14,9 +14,15 @@ extern "C" {
 
 namespace dlq::pg::store {
 
-// Bumped on every relcache invalidation (an ALTER TABLE among them): what a backend caches about the
-// columns of dlq's tables is valid while this is unchanged.
-uint64 ColumnsGeneration();
+// What a backend caches about the columns of one of dlq's tables is valid for that table (a recreated
+// table has a new oid) until the next relcache invalidation (an ALTER TABLE among them).
+struct ColumnCacheKey {
+	Oid relid;
+	uint64 generation; // of relcache invalidations seen by this backend
+};
+constexpr ColumnCacheKey kNoColumnCache = {InvalidOid, 0};
+ColumnCacheKey ColumnCacheKeyOf(Relation rel);
+bool ColumnCacheIsCurrent(const ColumnCacheKey &key, Relation rel);
 
 // A column's attribute number; raises when the table has no such column.
 AttrNumber ColumnNumber(Relation rel, const char *name);
