@@ -221,6 +221,16 @@ ROLLBACK;
 BEGIN TRANSACTION READ ONLY;
 SELECT dlq.enqueue_many('direct', '[{"kind": "read_only"}]');
 ROLLBACK;
+-- The same through the statement path (a dedup key): the same error.
+BEGIN TRANSACTION READ ONLY;
+SELECT dlq.enqueue('direct', 'read_only', dedup_key => 'ro');
+ROLLBACK;
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+BEGIN TRANSACTION READ ONLY;
+SELECT dlq.enqueue_many('direct', '[{"kind": "read_only", "dedup_key": "ro"}]');
+ROLLBACK;
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT count(*) AS read_only_jobs FROM dlq.job WHERE kind = 'read_only';
 
 DROP TABLE batch_input, trigger_saw;
 DROP EXTENSION amcheck;

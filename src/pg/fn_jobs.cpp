@@ -10,6 +10,10 @@
 #include "pg/job_store.hpp"
 #include "pg/spi_util.hpp"
 
+extern "C" {
+#include "tcop/utility.h"
+}
+
 using dlq::pg::CallCore;
 using dlq::pg::RequireArg;
 using dlq::pg::TextArg;
@@ -71,6 +75,8 @@ dlq_enqueue(PG_FUNCTION_ARGS) {
 	int64 id = 0;
 	store::DirectInsert direct = store::InsertJobDirectly(values, nulls, &id);
 	if (direct == store::DirectInsert::kNotDirect) {
+		// The direct path's own check, so that the statement path does not report "INSERT" instead.
+		PreventCommandIfReadOnly("dlq.enqueue()");
 		ConnectSpi();
 		id = store::InsertJob(values, nulls);
 		SPI_finish();
@@ -114,6 +120,8 @@ dlq_enqueue_many(PG_FUNCTION_ARGS) {
 		}
 	}
 
+	// As on the direct path; the batch statement would report "SELECT".
+	PreventCommandIfReadOnly("dlq.enqueue_many()");
 	ConnectSpi();
 	store::QueueInfo queue_info;
 	if (!store::FindQueue(PG_GETARG_DATUM(0), &queue_info))
