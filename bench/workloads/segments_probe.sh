@@ -14,6 +14,9 @@ HOLD=${HOLD:-300}
 BUCKET=${BUCKET:-30}
 ROUNDS=${ROUNDS:-3}
 
+rot="" bench="" holder=""
+trap 'kill $rot $bench $holder 2>/dev/null || true' EXIT  # the rotation loop must not outlive a failure
+
 plain_script=$(cycle_script "$FLOOR_SYS" 1)
 seg_script=$WORK/segments-w1c.sql
 sed "s/:seg\b/$SEG/g" "$SQL/segments_w1c.sql" > "$seg_script"
@@ -38,7 +41,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	reset_seg; pb_val "CHECKPOINT" >/dev/null
 	rotator & rot=$!
 	s0=$(lsn); pgb "$FLOOR_SYS" 4 "$DUR" "$seg_script" > "$WORK/seg-seg.log" 2>&1; s1=$(lsn)
-	kill "$rot"; wait "$rot" 2>/dev/null || true
+	kill "$rot"; wait "$rot" 2>/dev/null || true; rot=""
 	sd=$(seg_done); tr=$(pb_val "SELECT count(*) FROM seg_truncations")
 	echo "| $r | $(calc "round($pd / $DUR)") | $(calc "round($(walb "$l0" "$l1") / max($pd, 1))") | $(calc "round($sd / $DUR)") | $(calc "round($(walb "$s0" "$s1") / max($sd, 1))") | $tr |"
 done
@@ -62,10 +65,10 @@ while (( i * BUCKET <= HOLD )); do
 	echo "| $(( i * BUCKET )) | $(( (c - c0) / BUCKET )) | $(seg_dead) | $(calc "round($(seg_bytes) / 2**20, 1)") | $(pb_val "SELECT count(*) FROM seg_truncations") |"
 	c0=$c i=$(( i + 1 ))
 done
-wait "$bench" || true
-kill "$rot"; wait "$rot" 2>/dev/null || true
+wait "$bench" || true; bench=""
+kill "$rot"; wait "$rot" 2>/dev/null || true; rot=""
 pb_val "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'dlqbench-hold'" >/dev/null
-wait "$holder" || true
+wait "$holder" || true; holder=""
 echo
 echo "Dead tuples per truncated partition: $(pb_val "SELECT format('median %s, max %s over %s truncations', percentile_disc(0.5) WITHIN GROUP (ORDER BY dead), max(dead), count(*)) FROM seg_truncations")."
 echo "Longest gap between truncations: $(pb_val "SELECT coalesce(max(gap)::text, 'n/a') FROM (SELECT at - lag(at) OVER (ORDER BY at) AS gap FROM seg_truncations) g")."
