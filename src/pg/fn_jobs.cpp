@@ -20,6 +20,14 @@ using dlq::pg::TextArg;
 namespace core = dlq::core;
 namespace store = dlq::pg::store;
 
+// What an INSERT refuses, refused before either path runs: the direct path has no executor to check it,
+// and on the statement path PostgreSQL would name the statement ("INSERT", or "SELECT" for the batch).
+static void
+RefuseReadOnly(const char *what) {
+	PreventCommandIfReadOnly(what);
+	PreventCommandIfParallelMode(what);
+}
+
 // Validates an optional name argument (tenant, actor, dedup_key) when it is not NULL.
 static void
 ValidateOptionalName(FunctionCallInfo fcinfo, int argno, const char *field) {
@@ -72,11 +80,10 @@ dlq_enqueue(PG_FUNCTION_ARGS) {
 	}
 	nulls[store::kNewJobParams] = '\0';
 
+	RefuseReadOnly("dlq.enqueue()");
 	int64 id = 0;
 	store::DirectInsert direct = store::InsertJobDirectly(values, nulls, &id);
 	if (direct == store::DirectInsert::kNotDirect) {
-		// The direct path's own check, so that the statement path does not report "INSERT" instead.
-		PreventCommandIfReadOnly("dlq.enqueue()");
 		ConnectSpi();
 		id = store::InsertJob(values, nulls);
 		SPI_finish();
@@ -100,6 +107,7 @@ dlq_enqueue_many(PG_FUNCTION_ARGS) {
 		summary = core::ValidateJobBatch(jobs_text);
 	});
 
+	RefuseReadOnly("dlq.enqueue_many()");
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	if (!summary.has_dedup_keys) {
@@ -120,8 +128,6 @@ dlq_enqueue_many(PG_FUNCTION_ARGS) {
 		}
 	}
 
-	// As on the direct path; the batch statement would report "SELECT".
-	PreventCommandIfReadOnly("dlq.enqueue_many()");
 	ConnectSpi();
 	store::QueueInfo queue_info;
 	if (!store::FindQueue(PG_GETARG_DATUM(0), &queue_info))

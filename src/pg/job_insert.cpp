@@ -10,7 +10,7 @@
 //    a NOT NULL or a default it would not honour (all added by hand), or another access method: the
 //    caller runs the SQL statement instead (kNotDirect);
 //  - a dedup key: the caller runs the statement, whose ON CONFLICT needs the executor;
-//  - read-only and parallel mode are refused as an INSERT refuses them (25006);
+//  - read-only and parallel mode: the callers (fn_jobs.cpp) refuse them for both paths (25006);
 //  - the primary key's uniqueness is checked by the index, and a large payload is moved out of line
 //    by heap_insert, as for any INSERT.
 //
@@ -29,7 +29,6 @@ extern "C" {
 #include "commands/sequence.h"
 #include "executor/executor.h"
 #include "rewrite/prs2lock.h"
-#include "tcop/utility.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 }
@@ -73,19 +72,18 @@ MayBeNull(int column) {
 // it was resolved for, and whether the table is still as the extension created it: only its columns,
 // of their types, no NOT NULL on a column a new job leaves null, no default on a column without one.
 struct Layout {
-	ColumnCacheKey key;
-	int natts;
+	ColumnCacheKey key; // a change of the columns invalidates the relcache entry, and so the key
 	bool as_created;
 	int index[kJobColumns];
 };
-Layout layout = {kNoColumnCache, 0, false, {}};
+Layout layout = {kNoColumnCache, false, {}};
 
 const Layout &
 LayoutOf(Relation rel) {
 	TupleDesc desc = RelationGetDescr(rel);
-	if (ColumnCacheIsCurrent(layout.key, rel) && layout.natts == desc->natts)
+	if (ColumnCacheIsCurrent(layout.key, rel))
 		return layout;
-	layout = Layout{ColumnCacheKeyOf(rel), desc->natts, true, {}};
+	layout = Layout{ColumnCacheKeyOf(rel), true, {}};
 	for (int &index : layout.index)
 		index = -1;
 	for (int i = 0; i < desc->natts; i++) {
@@ -151,9 +149,7 @@ struct Insert {
 
 // Opens the insert; false, with kNotDirect or kUnknownQueue in *refused, when it cannot.
 bool
-BeginInsert(const char *what, Datum queue_name, Insert *insert, DirectInsert *refused) {
-	PreventCommandIfReadOnly(what);
-	PreventCommandIfParallelMode(what);
+BeginInsert(Datum queue_name, Insert *insert, DirectInsert *refused) {
 	Oid schema = get_namespace_oid("dlq", false);
 	// Locked before the snapshot is taken, as a statement locks its tables before it runs.
 	insert->rel = table_open(RelationInDlq(schema, "job"), RowExclusiveLock);
@@ -193,7 +189,7 @@ HeapTuple
 FormJob(Insert *insert, const NewJob &job, int64 *id) {
 	*id = nextval_internal(insert->sequence, true);
 	const int *at = insert->layout->index;
-	int natts = insert->layout->natts;
+	int natts = RelationGetDescr(insert->rel)->natts;
 	Datum *values = static_cast<Datum *>(palloc0(sizeof(Datum) * natts));
 	bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * natts));
 	for (int i = 0; i < natts; i++)
@@ -314,7 +310,7 @@ InsertJobDirectly(const Datum *values, const char *nulls, int64 *id) {
 		return DirectInsert::kNotDirect;
 	Insert insert;
 	DirectInsert refused;
-	if (!BeginInsert("dlq.enqueue()", values[kNewQueue], &insert, &refused))
+	if (!BeginInsert(values[kNewQueue], &insert, &refused))
 		return refused;
 	NewJob job;
 	job.kind = values[kNewKind];
@@ -338,7 +334,7 @@ DirectInsert
 InsertJobBatchDirectly(Datum queue_name, Jsonb *jobs, int count, int64 *ids) {
 	Insert insert;
 	DirectInsert refused;
-	if (!BeginInsert("dlq.enqueue_many()", queue_name, &insert, &refused))
+	if (!BeginInsert(queue_name, &insert, &refused))
 		return refused;
 	MemoryContext chunk_context = AllocSetContextCreate(CurrentMemoryContext, "dlq enqueue chunk", ALLOCSET_DEFAULT_SIZES);
 	TupleTableSlot *slots[kChunk];
