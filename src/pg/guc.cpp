@@ -18,6 +18,7 @@ int guc_default_lease_s = 15 * 60;
 int guc_default_recovery_window_s = 60 * 60;
 int guc_dead_letter_partition = 0;
 bool guc_claim_hints = true;
+int guc_vacuum_horizon_warning_s = 600;
 
 static const struct config_enum_entry partition_units[] = {
     {"day", 0, false}, {"week", 1, false}, {"month", 2, false}, {nullptr, 0, false}};
@@ -59,6 +60,12 @@ DefineGucs() {
 	                         "Needs dlq in shared_preload_libraries. Off: every claim reads its queue's claim "
 	                         "index from the start, stepping over the entries of finished jobs.",
 	                         &guc_claim_hints, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("dlq.vacuum_horizon_warning",
+	                        "How long the oldest transaction horizon may stay put before the sweeper warns.",
+	                        "While it does, vacuum removes none of the rows of finished jobs and dlq.job grows; "
+	                        "see dlq.vacuum_blockers. 0: never warn.",
+	                        &guc_vacuum_horizon_warning_s, 600, 0, 7 * 24 * 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+	                        nullptr, nullptr);
 	MarkGUCPrefixReserved("dlq");
 }
 

@@ -13,6 +13,7 @@ extern int guc_default_lease_s;         // dlq.default_lease (user-settable)
 extern int guc_default_recovery_window_s; // dlq.default_recovery_window (user-settable)
 extern int guc_dead_letter_partition;   // dlq.dead_letter_partition: day, week or month
 extern bool guc_claim_hints;            // dlq.claim_hints: claims start past the dead head (user-settable)
+extern int guc_vacuum_horizon_warning_s; // dlq.vacuum_horizon_warning: 0 = off
 
 void DefineGucs();
 

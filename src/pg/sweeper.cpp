@@ -2,6 +2,7 @@
 // dynamic worker per database named in dlq.databases; each worker runs dlq.sweep() in bounded
 // transactions every dlq.sweep_interval. Written C-style on purpose: no C++ object lives in these
 // frames, because ereport() may longjmp through them (see guard.hpp).
+#include "core/horizon_watch.hpp"
 #include "pg/guc.hpp"
 #include "pg/pg_includes.hpp"
 
@@ -37,6 +38,8 @@ static constexpr long kRestartBackoffMaxMs = 300000;
 static constexpr long kHealthyRunMs = 60000;
 // Transactions one pass may run before it yields to the next interval.
 static constexpr int kMaxBatchesPerPass = 100000;
+// dlq.job's own autovacuum threshold: fewer dead rows than this are not worth a vacuum, nor a warning.
+static constexpr int64 kDeadRowsWorthAWarning = 1000;
 
 void
 RegisterLauncher() {
@@ -225,6 +228,17 @@ struct PassTotals {
 	int64 unrecovered;
 };
 
+// After an error in the worker's loop: logs it and rolls back, and the worker goes on.
+static void
+LogAndAbort(MemoryContext loop_cxt) {
+	HOLD_INTERRUPTS();
+	EmitErrorReport();
+	AbortCurrentTransaction();
+	MemoryContextSwitchTo(loop_cxt);
+	FlushErrorState();
+	RESUME_INTERRUPTS();
+}
+
 // Runs one transaction of dlq.sweep(); returns true when a full batch was handled (more may wait).
 static bool
 SweepOneBatch(PassTotals *totals) {
@@ -281,12 +295,7 @@ RunPass(MemoryContext loop_cxt, const char *database) {
 	}
 	PG_CATCH();
 	{
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		AbortCurrentTransaction();
-		MemoryContextSwitchTo(loop_cxt);
-		FlushErrorState();
-		RESUME_INTERRUPTS();
+		LogAndAbort(loop_cxt);
 	}
 	PG_END_TRY();
 	if (totals_ptr->rescued + totals_ptr->stuck + totals_ptr->unrecovered > 0)
@@ -295,6 +304,77 @@ RunPass(MemoryContext loop_cxt, const char *database) {
 		                     database, (long long)totals_ptr->rescued, (long long)totals_ptr->stuck,
 		                     (long long)totals_ptr->unrecovered)));
 	pgstat_report_activity(STATE_IDLE, nullptr);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(loop_cxt);
+}
+
+// Reads the oldest transaction horizon of the database (dlq.vacuum_blockers) and warns when it has
+// stayed put past dlq.vacuum_horizon_warning while dlq.job collects dead rows (core/horizon_watch.hpp).
+// Its own transaction; an error is logged and the check tried again next pass.
+static core::HorizonWatch horizon_watch;
+
+static void
+CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
+	if (guc_vacuum_horizon_warning_s <= 0)
+		return;
+	MemoryContext old = MemoryContextSwitchTo(loop_cxt);
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "dlq sweeper: SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (!RecoveryInProgress() && ExtensionReady()) {
+			int rc = SPI_execute("SELECT horizon, holder, hint, dead_rows, job_table_size "
+			                     "  FROM dlq._oldest_vacuum_blocker()",
+			                     true, 1);
+			if (rc != SPI_OK_SELECT)
+				elog(ERROR, "dlq sweeper: reading the vacuum horizon failed: %s", SPI_result_code_string(rc));
+			core::HorizonObservation seen = {SPI_processed == 1, 0, GetCurrentTimestamp(), -1};
+			bool isnull = true;
+			if (seen.has_horizon) {
+				Datum horizon = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+				seen.has_horizon = !isnull;
+				if (!isnull)
+					seen.horizon = static_cast<uint32>(strtoul(TextDatumGetCString(horizon), nullptr, 10));
+				Datum dead = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
+				if (!isnull)
+					seen.dead_rows = DatumGetInt64(dead);
+			}
+			core::HorizonPolicy policy = {static_cast<int64>(guc_vacuum_horizon_warning_s) * USECS_PER_SEC,
+			                              kDeadRowsWorthAWarning};
+			int64 held_us = 0;
+			if (core::ObserveHorizon(horizon_watch, seen, policy, &held_us)) {
+				char held[32];
+				int64 held_s = held_us / USECS_PER_SEC;
+				if (held_s < 2 * SECS_PER_MINUTE)
+					snprintf(held, sizeof(held), "%lld s", static_cast<long long>(held_s));
+				else if (held_s < 2 * SECS_PER_HOUR)
+					snprintf(held, sizeof(held), "%lld min", static_cast<long long>(held_s / SECS_PER_MINUTE));
+				else
+					snprintf(held, sizeof(held), "%lld h", static_cast<long long>(held_s / SECS_PER_HOUR));
+				ereport(WARNING,
+				        (errmsg("dlq sweeper: vacuum cannot remove the rows of finished jobs in database \"%s\": "
+				                "the oldest transaction horizon has not moved for %s",
+				                database, held),
+				         errdetail("It is held by %s. dlq.job has %lld dead row versions, %s in all.",
+				                   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
+				                   static_cast<long long>(seen.dead_rows),
+				                   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5)),
+				         errhint("%s See SELECT * FROM dlq.vacuum_blockers.",
+				                 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3))));
+			}
+		}
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		LogAndAbort(loop_cxt);
+	}
+	PG_END_TRY();
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(loop_cxt);
 }
@@ -329,6 +409,7 @@ SweeperMain() {
 			proc_exit(0);
 		if (GetCurrentTimestamp() >= next_run) {
 			RunPass(loop_cxt, database);
+			CheckVacuumHorizon(loop_cxt, database);
 			last_run = GetCurrentTimestamp();
 			next_run = TimestampTzPlusMilliseconds(last_run, guc_sweep_interval_ms);
 		}

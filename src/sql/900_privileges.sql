@@ -42,7 +42,8 @@ GRANT EXECUTE ON FUNCTION dlq.search(timestamptz, timestamptz, text, text, text,
                                                  boolean, boolean),
                           dlq.dead_letter(bigint, text, text), dlq.fingerprint(text), dlq.sweep(text, integer)
    TO dlq_operator;
-GRANT SELECT ON dlq.dead_letters, dlq.queue_stats, dlq.queues, dlq.reasons, dlq.replays, dlq.dead_letter_rate
+GRANT SELECT ON dlq.dead_letters, dlq.queue_stats, dlq.queues, dlq.reasons, dlq.replays, dlq.dead_letter_rate,
+                dlq.vacuum_blockers
    TO dlq_operator;
 
 GRANT EXECUTE ON FUNCTION dlq.create_queue(text, integer, interval, interval, interval, interval, boolean, interval),
@@ -51,7 +52,7 @@ GRANT EXECUTE ON FUNCTION dlq.create_queue(text, integer, interval, interval, in
                           dlq.register_reason(text, text, text, text), dlq.purge(interval, boolean),
                           dlq.sweep(text, integer)
    TO dlq_admin;
-GRANT SELECT ON dlq.queues, dlq.queue_stats, dlq.reasons TO dlq_admin;
+GRANT SELECT ON dlq.queues, dlq.queue_stats, dlq.reasons, dlq.vacuum_blockers TO dlq_admin;
 
 -- The audit trail is append-only: no role, the owner included, may change or remove a replay record.
 CREATE FUNCTION dlq._refuse_audit_change()

@@ -1,0 +1,26 @@
+#include "core/horizon_watch.hpp"
+
+namespace dlq::core {
+
+bool
+ObserveHorizon(HorizonWatch &watch, const HorizonObservation &seen, const HorizonPolicy &policy,
+               int64_t *held_us) noexcept {
+	*held_us = 0;
+	if (!seen.has_horizon) {
+		watch = HorizonWatch{};
+		return false;
+	}
+	if (!watch.seen || watch.horizon != seen.horizon) {
+		watch = HorizonWatch{true, seen.horizon, seen.now_us, 0};
+		return false;
+	}
+	*held_us = seen.now_us > watch.first_seen_us ? seen.now_us - watch.first_seen_us : 0;
+	if (policy.threshold_us <= 0 || *held_us < policy.threshold_us || seen.dead_rows < policy.min_dead_rows)
+		return false;
+	if (watch.last_warned_us != 0 && seen.now_us - watch.last_warned_us < policy.threshold_us)
+		return false;
+	watch.last_warned_us = seen.now_us;
+	return true;
+}
+
+} // namespace dlq::core

@@ -1,0 +1,41 @@
+// When the sweeper warns that vacuum cannot clean dlq.job.
+//
+// Vacuum removes a dead row version only once it is older than every transaction horizon (xmin) still
+// held. The sweeper reads the oldest horizon every pass. The horizon of a busy database moves on all the
+// time; one that stays put past dlq.vacuum_horizon_warning belongs to a holder that has stopped (a
+// session idle in a transaction, a forgotten prepared transaction, a standby's slot), and dlq.job keeps
+// every row version written since. The watch warns then, once per threshold while it lasts, and only
+// when dlq.job has dead rows worth a warning: an idle queue bloats nothing. A new horizon starts over.
+// Pure and noexcept: the sweeper calls it from frames that ereport() may longjmp through.
+#pragma once
+#include <cstdint>
+
+#include "core/no_postgres.hpp"
+
+namespace dlq::core {
+
+struct HorizonWatch {
+	bool seen = false;
+	uint32_t horizon = 0;       // the transaction id observed as the oldest horizon
+	int64_t first_seen_us = 0;  // when this horizon was first observed
+	int64_t last_warned_us = 0; // 0: no warning yet for this horizon
+};
+
+struct HorizonObservation {
+	bool has_horizon;  // false: no session, prepared transaction or slot holds one
+	uint32_t horizon;
+	int64_t now_us;
+	int64_t dead_rows; // dead row versions in dlq.job (statistics; -1 when unknown)
+};
+
+struct HorizonPolicy {
+	int64_t threshold_us;  // dlq.vacuum_horizon_warning; <= 0 disables warnings
+	int64_t min_dead_rows; // fewer dead rows than this are not worth a warning
+};
+
+// Records one observation; true when a warning is due. *held_us: how long the horizon has been seen
+// in place (0 for a new one).
+bool ObserveHorizon(HorizonWatch &watch, const HorizonObservation &seen, const HorizonPolicy &policy,
+                    int64_t *held_us) noexcept;
+
+} // namespace dlq::core
