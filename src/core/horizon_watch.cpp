@@ -4,18 +4,24 @@ namespace dlq::core {
 
 bool
 ObserveHorizon(HorizonWatch &watch, const HorizonObservation &seen, const HorizonPolicy &policy,
-               int64_t *held_us) noexcept {
+               int64_t *held_us, int64_t *added_dead_rows) noexcept {
 	*held_us = 0;
+	*added_dead_rows = 0;
 	if (!seen.has_horizon) {
 		watch = HorizonWatch{};
 		return false;
 	}
 	if (!watch.seen || watch.horizon != seen.horizon) {
-		watch = HorizonWatch{true, seen.horizon, seen.now_us, 0};
+		watch = HorizonWatch{true, seen.horizon, seen.now_us, seen.dead_rows < 0 ? -1 : seen.dead_rows, 0};
 		return false;
 	}
 	*held_us = seen.now_us > watch.first_seen_us ? seen.now_us - watch.first_seen_us : 0;
-	if (policy.threshold_us <= 0 || *held_us < policy.threshold_us || seen.dead_rows < policy.min_dead_rows)
+	if (seen.dead_rows < 0)
+		return false;
+	if (watch.fewest_dead_rows < 0 || seen.dead_rows < watch.fewest_dead_rows)
+		watch.fewest_dead_rows = seen.dead_rows;
+	*added_dead_rows = seen.dead_rows - watch.fewest_dead_rows;
+	if (policy.threshold_us <= 0 || *held_us < policy.threshold_us || *added_dead_rows < policy.min_dead_rows)
 		return false;
 	if (watch.last_warned_us != 0 && seen.now_us - watch.last_warned_us < policy.threshold_us)
 		return false;

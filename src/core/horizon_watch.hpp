@@ -2,10 +2,12 @@
 //
 // Vacuum removes a dead row version only once it is older than every transaction horizon (xmin) still
 // held. The sweeper reads the oldest horizon every pass. The horizon of a busy database moves on all the
-// time; one that stays put past dlq.vacuum_horizon_warning belongs to a holder that has stopped (a
-// session idle in a transaction, a forgotten prepared transaction, a standby's slot), and dlq.job keeps
-// every row version written since. The watch warns then, once per threshold while it lasts, and only
-// when dlq.job has dead rows worth a warning: an idle queue bloats nothing. A new horizon starts over.
+// time; one that stays put past dlq.vacuum_horizon_warning while dlq.job gains dead rows belongs to a
+// holder that has stopped (a session idle in a transaction, a forgotten prepared transaction, a
+// standby's slot), and dlq.job keeps every row version written since. A horizon that stays put because
+// nothing writes at all is harmless, and so are dead rows that were there before it (autovacuum has not
+// reached them yet): the watch counts only the dead rows added while the horizon is held. It warns then,
+// once per threshold while it lasts. A new horizon starts over.
 // Pure and noexcept: the sweeper calls it from frames that ereport() may longjmp through.
 #pragma once
 #include <cstdint>
@@ -16,9 +18,10 @@ namespace dlq::core {
 
 struct HorizonWatch {
 	bool seen = false;
-	uint32_t horizon = 0;       // the transaction id observed as the oldest horizon
-	int64_t first_seen_us = 0;  // when this horizon was first observed
-	int64_t last_warned_us = 0; // 0: no warning yet for this horizon
+	uint32_t horizon = 0;          // the transaction id observed as the oldest horizon
+	int64_t first_seen_us = 0;     // when this horizon was first observed
+	int64_t fewest_dead_rows = -1; // the fewest dead rows seen since (vacuum may remove older ones); -1: none known
+	int64_t last_warned_us = 0;    // 0: no warning yet for this horizon
 };
 
 struct HorizonObservation {
@@ -30,12 +33,12 @@ struct HorizonObservation {
 
 struct HorizonPolicy {
 	int64_t threshold_us;  // dlq.vacuum_horizon_warning; <= 0 disables warnings
-	int64_t min_dead_rows; // fewer dead rows than this are not worth a warning
+	int64_t min_dead_rows; // fewer dead rows added while held are not worth a warning
 };
 
 // Records one observation; true when a warning is due. *held_us: how long the horizon has been seen
-// in place (0 for a new one).
+// in place (0 for a new one); *added_dead_rows: dead rows added while it was (0 when unknown).
 bool ObserveHorizon(HorizonWatch &watch, const HorizonObservation &seen, const HorizonPolicy &policy,
-                    int64_t *held_us) noexcept;
+                    int64_t *held_us, int64_t *added_dead_rows) noexcept;
 
 } // namespace dlq::core

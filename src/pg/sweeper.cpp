@@ -10,6 +10,8 @@ extern "C" {
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "commands/extension.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -313,10 +315,20 @@ RunPass(MemoryContext loop_cxt, const char *database) {
 // Its own transaction; an error is logged and the check tried again next pass.
 static core::HorizonWatch horizon_watch;
 
+// Missing while the installed SQL predates this library (before ALTER EXTENSION UPDATE): the check
+// then waits for it quietly.
+static bool
+OldestBlockerFunctionExists() {
+	List *name = list_make2(makeString(pstrdup("dlq")), makeString(pstrdup("_oldest_vacuum_blocker")));
+	return OidIsValid(LookupFuncName(name, 0, nullptr, true));
+}
+
 static void
 CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
-	if (guc_vacuum_horizon_warning_s <= 0)
+	if (guc_vacuum_horizon_warning_s <= 0) {
+		horizon_watch = core::HorizonWatch{}; // turned on again later, it starts afresh
 		return;
+	}
 	MemoryContext old = MemoryContextSwitchTo(loop_cxt);
 	PG_TRY();
 	{
@@ -325,10 +337,10 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "dlq sweeper: SPI_connect failed");
 		PushActiveSnapshot(GetTransactionSnapshot());
-		if (!RecoveryInProgress() && ExtensionReady()) {
+		if (!RecoveryInProgress() && ExtensionReady() && OldestBlockerFunctionExists()) {
 			int rc = SPI_execute("SELECT horizon, holder, hint, dead_rows, job_table_size "
 			                     "  FROM dlq._oldest_vacuum_blocker()",
-			                     true, 1);
+			                     false, 1);
 			if (rc != SPI_OK_SELECT)
 				elog(ERROR, "dlq sweeper: reading the vacuum horizon failed: %s", SPI_result_code_string(rc));
 			core::HorizonObservation seen = {SPI_processed == 1, 0, GetCurrentTimestamp(), -1};
@@ -345,7 +357,8 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 			core::HorizonPolicy policy = {static_cast<int64>(guc_vacuum_horizon_warning_s) * USECS_PER_SEC,
 			                              kDeadRowsWorthAWarning};
 			int64 held_us = 0;
-			if (core::ObserveHorizon(horizon_watch, seen, policy, &held_us)) {
+			int64 added_dead_rows = 0;
+			if (core::ObserveHorizon(horizon_watch, seen, policy, &held_us, &added_dead_rows)) {
 				char held[32];
 				int64 held_s = held_us / USECS_PER_SEC;
 				if (held_s < 2 * SECS_PER_MINUTE)
@@ -358,9 +371,10 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 				        (errmsg("dlq sweeper: vacuum cannot remove the rows of finished jobs in database \"%s\": "
 				                "the oldest transaction horizon has not moved for %s",
 				                database, held),
-				         errdetail("It is held by %s. dlq.job has %lld dead row versions, %s in all.",
+				         errdetail("It is held by %s. dlq.job has %lld dead row versions, %lld of them added since, "
+				                   "%s in all.",
 				                   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
-				                   static_cast<long long>(seen.dead_rows),
+				                   static_cast<long long>(seen.dead_rows), static_cast<long long>(added_dead_rows),
 				                   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5)),
 				         errhint("%s See SELECT * FROM dlq.vacuum_blockers.",
 				                 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3))));

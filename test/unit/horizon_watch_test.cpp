@@ -8,89 +8,115 @@ namespace {
 constexpr int64_t kMinute = 60 * 1000000LL;
 const HorizonPolicy kPolicy = {10 * kMinute, 1000};
 
+// A queue at work: 1,000 more dead rows every minute unless told otherwise.
 HorizonObservation
-At(int64_t minutes, uint32_t horizon, int64_t dead_rows = 5000) {
-	return {true, horizon, minutes * kMinute, dead_rows};
+At(int64_t minutes, uint32_t horizon, int64_t dead_rows = -2) {
+	return {true, horizon, minutes * kMinute, dead_rows == -2 ? 1000 * minutes : dead_rows};
 }
 
-TEST(HorizonWatch, WarnsOnceTheSameHorizonIsHeldPastTheThreshold) {
+// Observes and returns whether a warning is due; the held time and added dead rows go to the fixture.
+struct Watch {
 	HorizonWatch watch;
 	int64_t held = -1;
-	EXPECT_FALSE(ObserveHorizon(watch, At(0, 700), kPolicy, &held));
-	EXPECT_EQ(held, 0);
-	EXPECT_FALSE(ObserveHorizon(watch, At(9, 700), kPolicy, &held));
-	EXPECT_EQ(held, 9 * kMinute);
-	EXPECT_TRUE(ObserveHorizon(watch, At(10, 700), kPolicy, &held));
-	EXPECT_EQ(held, 10 * kMinute);
+	int64_t added = -1;
+	bool operator()(const HorizonObservation &seen, const HorizonPolicy &policy = kPolicy) {
+		return ObserveHorizon(watch, seen, policy, &held, &added);
+	}
+};
+
+TEST(HorizonWatch, WarnsOnceTheSameHorizonIsHeldPastTheThreshold) {
+	Watch observe;
+	EXPECT_FALSE(observe(At(0, 700)));
+	EXPECT_EQ(observe.held, 0);
+	EXPECT_FALSE(observe(At(9, 700)));
+	EXPECT_EQ(observe.held, 9 * kMinute);
+	EXPECT_TRUE(observe(At(10, 700)));
+	EXPECT_EQ(observe.held, 10 * kMinute);
+	EXPECT_EQ(observe.added, 10000);
 }
 
 TEST(HorizonWatch, RepeatsOncePerThresholdWhileHeld) {
-	HorizonWatch watch;
-	int64_t held;
-	ObserveHorizon(watch, At(0, 700), kPolicy, &held);
-	EXPECT_TRUE(ObserveHorizon(watch, At(11, 700), kPolicy, &held));
-	EXPECT_FALSE(ObserveHorizon(watch, At(12, 700), kPolicy, &held));
-	EXPECT_FALSE(ObserveHorizon(watch, At(20, 700), kPolicy, &held));
-	EXPECT_TRUE(ObserveHorizon(watch, At(21, 700), kPolicy, &held));
-	EXPECT_EQ(held, 21 * kMinute);
+	Watch observe;
+	observe(At(0, 700));
+	EXPECT_TRUE(observe(At(11, 700)));
+	EXPECT_FALSE(observe(At(12, 700)));
+	EXPECT_FALSE(observe(At(20, 700)));
+	EXPECT_TRUE(observe(At(21, 700)));
+	EXPECT_EQ(observe.held, 21 * kMinute);
 }
 
 TEST(HorizonWatch, AMovingHorizonNeverWarns) {
-	HorizonWatch watch;
-	int64_t held;
+	Watch observe;
 	for (int minute = 0; minute <= 60; minute++)
-		EXPECT_FALSE(ObserveHorizon(watch, At(minute, 700 + minute), kPolicy, &held));
-	EXPECT_EQ(held, 0);
+		EXPECT_FALSE(observe(At(minute, 700 + minute)));
+	EXPECT_EQ(observe.held, 0);
 }
 
 TEST(HorizonWatch, ANewHorizonStartsOverAndResetsTheRateLimit) {
-	HorizonWatch watch;
-	int64_t held;
-	ObserveHorizon(watch, At(0, 700), kPolicy, &held);
-	EXPECT_TRUE(ObserveHorizon(watch, At(10, 700), kPolicy, &held));
-	EXPECT_FALSE(ObserveHorizon(watch, At(11, 900), kPolicy, &held)); // the holder ended; another took over
-	EXPECT_FALSE(ObserveHorizon(watch, At(20, 900), kPolicy, &held));
-	EXPECT_TRUE(ObserveHorizon(watch, At(21, 900), kPolicy, &held));
-	EXPECT_EQ(held, 10 * kMinute);
+	Watch observe;
+	observe(At(0, 700));
+	EXPECT_TRUE(observe(At(10, 700)));
+	EXPECT_FALSE(observe(At(11, 900))); // the holder ended; another took over
+	EXPECT_FALSE(observe(At(20, 900)));
+	EXPECT_TRUE(observe(At(21, 900)));
+	EXPECT_EQ(observe.held, 10 * kMinute);
+	EXPECT_EQ(observe.added, 10000); // counted from when 900 was first seen
 }
 
 TEST(HorizonWatch, NoHolderForgetsTheHorizon) {
-	HorizonWatch watch;
-	int64_t held;
-	ObserveHorizon(watch, At(0, 700), kPolicy, &held);
-	EXPECT_FALSE(ObserveHorizon(watch, {false, 0, 5 * kMinute, 5000}, kPolicy, &held));
-	EXPECT_FALSE(watch.seen);
+	Watch observe;
+	observe(At(0, 700));
+	EXPECT_FALSE(observe({false, 0, 5 * kMinute, 5000}));
+	EXPECT_FALSE(observe.watch.seen);
 	// The same transaction id seen again counts from its new sighting.
-	EXPECT_FALSE(ObserveHorizon(watch, At(6, 700), kPolicy, &held));
-	EXPECT_FALSE(ObserveHorizon(watch, At(15, 700), kPolicy, &held));
-	EXPECT_TRUE(ObserveHorizon(watch, At(16, 700), kPolicy, &held));
+	EXPECT_FALSE(observe(At(6, 700)));
+	EXPECT_FALSE(observe(At(15, 700)));
+	EXPECT_TRUE(observe(At(16, 700)));
 }
 
-TEST(HorizonWatch, FewDeadRowsAreNotWorthAWarning) {
-	HorizonWatch watch;
-	int64_t held;
-	ObserveHorizon(watch, At(0, 700, 10), kPolicy, &held);
-	EXPECT_FALSE(ObserveHorizon(watch, At(30, 700, 999), kPolicy, &held));
-	EXPECT_FALSE(ObserveHorizon(watch, At(31, 700, -1), kPolicy, &held)); // statistics unknown
-	EXPECT_EQ(held, 31 * kMinute);
-	EXPECT_TRUE(ObserveHorizon(watch, At(32, 700, 1000), kPolicy, &held)); // the queue got busy
+TEST(HorizonWatch, OnlyDeadRowsAddedWhileHeldCount) {
+	Watch observe;
+	// 50,000 dead rows left from before (autovacuum has not come by), then an idle queue: a horizon
+	// that does not move because nothing writes holds nothing back.
+	observe(At(0, 700, 50000));
+	EXPECT_FALSE(observe(At(30, 700, 50000)));
+	EXPECT_EQ(observe.added, 0);
+	EXPECT_FALSE(observe(At(31, 700, 50999)));
+	EXPECT_TRUE(observe(At(32, 700, 51000))); // the queue got busy
+	EXPECT_EQ(observe.added, 1000);
+}
+
+TEST(HorizonWatch, DeadRowsThatVacuumRemovedDoNotHideNewOnes) {
+	Watch observe;
+	observe(At(0, 700, 50000));
+	EXPECT_FALSE(observe(At(5, 700, 200))); // vacuum removed the rows older than the horizon
+	EXPECT_FALSE(observe(At(11, 700, 1100)));
+	EXPECT_TRUE(observe(At(12, 700, 1200)));
+	EXPECT_EQ(observe.added, 1000);
+}
+
+TEST(HorizonWatch, UnknownDeadRowsNeverWarn) {
+	Watch observe;
+	observe(At(0, 700, -1));
+	EXPECT_FALSE(observe(At(20, 700, -1)));
+	EXPECT_EQ(observe.held, 20 * kMinute);
+	EXPECT_FALSE(observe(At(21, 700, 7000))); // the first count known starts the tally
+	EXPECT_TRUE(observe(At(22, 700, 8000)));
 }
 
 TEST(HorizonWatch, ZeroThresholdDisablesWarnings) {
-	HorizonWatch watch;
-	int64_t held;
+	Watch observe;
 	const HorizonPolicy off = {0, 1000};
-	ObserveHorizon(watch, At(0, 700), off, &held);
-	EXPECT_FALSE(ObserveHorizon(watch, At(600, 700), off, &held));
-	EXPECT_EQ(held, 600 * kMinute);
+	observe(At(0, 700), off);
+	EXPECT_FALSE(observe(At(600, 700), off));
+	EXPECT_EQ(observe.held, 600 * kMinute);
 }
 
 TEST(HorizonWatch, AClockGoingBackwardsHoldsNothing) {
-	HorizonWatch watch;
-	int64_t held;
-	ObserveHorizon(watch, At(30, 700), kPolicy, &held);
-	EXPECT_FALSE(ObserveHorizon(watch, At(5, 700), kPolicy, &held));
-	EXPECT_EQ(held, 0);
+	Watch observe;
+	observe(At(30, 700));
+	EXPECT_FALSE(observe(At(5, 700, 90000)));
+	EXPECT_EQ(observe.held, 0);
 }
 
 } // namespace
