@@ -18,7 +18,7 @@ SELECT dblink_exec('holder', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
 SELECT x FROM dblink('holder', 'SELECT 1') AS t (x integer);
 SELECT holder, database = current_database() AS here, name, role = current_user AS role_ok, state,
        since IS NOT NULL AS has_since, horizon = (SELECT backend_xmin FROM pg_stat_activity WHERE pid = :holder_pid)
-       AS snapshot_is_horizon, horizon_age >= 0 AS age_ok, owns_horizon, query
+       AS snapshot_is_horizon, owns_horizon, query
   FROM dlq.vacuum_blockers WHERE pid = :holder_pid;
 
 -- Oldest first: a snapshot taken later comes after the holder.

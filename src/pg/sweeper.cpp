@@ -315,8 +315,8 @@ RunPass(MemoryContext loop_cxt, const char *database) {
 // Its own transaction; an error is logged and the check tried again next pass.
 static core::HorizonWatch horizon_watch;
 
-// Missing while the installed SQL predates this library (before ALTER EXTENSION UPDATE): the check
-// then waits for it quietly.
+// Missing from a database whose extension was created by an older dlq than the library loaded: the
+// check then skips that database quietly.
 static bool
 OldestBlockerFunctionExists() {
 	List *name = list_make2(makeString(pstrdup("dlq")), makeString(pstrdup("_oldest_vacuum_blocker")));

@@ -24,15 +24,16 @@ SELECT h.holder, h.pid, h.database, h.name, h.role, h.state, h.since, h.horizon,
 	       a.xact_start AS since, x.horizon, coalesce(x.horizon = a.backend_xid, false) AS owns_horizon, a.query
 	  FROM pg_catalog.pg_stat_activity AS a
 	 CROSS JOIN LATERAL (
-		SELECT CASE WHEN NOT (a.datname = pg_catalog.current_database()
-		                      OR a.datid IS NULL AND a.backend_type = 'walsender')
+		SELECT CASE WHEN (a.datname = pg_catalog.current_database()
+		                  OR a.datid IS NULL AND a.backend_type = 'walsender') IS NOT TRUE
 		              OR a.backend_xmin IS NULL
 		              OR a.backend_xid IS NOT NULL AND pg_catalog.age(a.backend_xid) > pg_catalog.age(a.backend_xmin)
 		            THEN a.backend_xid ELSE a.backend_xmin END AS horizon) AS x
 	 WHERE x.horizon IS NOT NULL
 	   AND a.pid <> pg_catalog.pg_backend_pid()
 	   AND NOT (a.backend_type = 'walsender' AND a.datid IS NOT NULL)
-	   AND a.pid NOT IN (SELECT v.pid FROM pg_catalog.pg_stat_progress_vacuum AS v)
+	   -- a parallel VACUUM's workers are not in pg_stat_progress_vacuum, their leader is
+	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_progress_vacuum AS v WHERE v.pid = coalesce(a.leader_pid, a.pid))
 	UNION ALL
 	SELECT 'prepared transaction', NULL::integer, p.database, p.gid, p.owner, 'prepared', p.prepared,
 	       p.transaction, true, NULL::text
@@ -55,17 +56,21 @@ LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT b.horizon::text,
-	       CASE b.holder
-	            WHEN 'session' THEN pg_catalog.format('session pid %s%s (%s, role %s, %s, transaction started %s)',
+	       CASE WHEN b.holder = 'session' AND b.database IS NULL
+	                 THEN pg_catalog.format('the walsender pid %s of standby %s (role %s)', b.pid,
+	                      coalesce(b.name, 'name not visible'), coalesce(b.role::text, 'not visible'))
+	            WHEN b.holder = 'session' THEN pg_catalog.format('session pid %s%s (%s, role %s, %s, transaction started %s)',
 	                 b.pid, b.elsewhere, coalesce(b.name, 'name not visible'), coalesce(b.role::text, 'not visible'),
 	                 coalesce(b.state, 'state not visible'), coalesce(b.since::text, 'at a time not visible'))
-	            WHEN 'prepared transaction' THEN pg_catalog.format('prepared transaction %L%s (role %s, prepared %s)',
+	            WHEN b.holder = 'prepared transaction' THEN pg_catalog.format('prepared transaction %L%s (role %s, prepared %s)',
 	                 b.name, b.elsewhere, b.role, b.since)
 	            ELSE pg_catalog.format('replication slot %I (%s)', b.name, b.state) END,
-	       CASE b.holder
-	            WHEN 'session' THEN pg_catalog.format('End that transaction, or SELECT pg_terminate_backend(%s); '
+	       CASE WHEN b.holder = 'session' AND b.database IS NULL
+	                 THEN 'A standby holds it through hot_standby_feedback: end the long query there, or turn '
+	                      'hot_standby_feedback off.'
+	            WHEN b.holder = 'session' THEN pg_catalog.format('End that transaction, or SELECT pg_terminate_backend(%s); '
 	                 'idle_in_transaction_session_timeout ends idle ones.', b.pid)
-	            WHEN 'prepared transaction' THEN pg_catalog.format('COMMIT PREPARED %L or ROLLBACK PREPARED %L%s.',
+	            WHEN b.holder = 'prepared transaction' THEN pg_catalog.format('COMMIT PREPARED %L or ROLLBACK PREPARED %L%s.',
 	                 b.name, b.name, CASE WHEN b.elsewhere = '' THEN '' ELSE ' in database ' || pg_catalog.quote_ident(b.database) END)
 	            ELSE pg_catalog.format('If its standby is gone, SELECT pg_drop_replication_slot(%L).', b.name) END,
 	       (SELECT s.n_dead_tup FROM pg_catalog.pg_stat_user_tables AS s WHERE s.relid = 'dlq.job'::pg_catalog.regclass),
