@@ -192,16 +192,15 @@ SELECT dlq.heartbeat(:job_o, 'w1');
 SELECT lease_expires_at IS NOT NULL AS still_leased FROM dlq.job WHERE id = :job_o;
 SELECT dlq.fail(:job_o, 'w1', 'boom');
 
--- When this session's claim leased a job's last attempt, fail() tries the dead-letter move before the
--- retry (a hint this backend keeps); each statement still checks the job, so the outcomes are those
--- above. A last attempt whose lease expired and that a sweep dead-lettered: the late report is lease_lost.
+-- A last attempt whose lease expired and that a sweep dead-lettered: the holder's late report is
+-- lease_lost.
 SELECT dlq.create_queue('last', max_attempts => 1, lease => '10 milliseconds');
 SELECT dlq.enqueue('last', 'expired') AS job_p \gset
 SELECT job_id = :job_p AS claimed, attempt, max_attempts FROM dlq.claim('last', 'w1');
 SELECT pg_sleep(0.05);
 SELECT outcome, count FROM dlq.sweep('last') WHERE count > 0;
 SELECT dlq.fail(:job_p, 'w1', 'late report');
--- A report rolled back (the hint is spent), then made again: dead-lettered, once.
+-- A last attempt's report rolled back, then made again: dead-lettered, once.
 SELECT dlq.enqueue('last', 'reported twice') AS job_q \gset
 SELECT job_id = :job_q AS claimed FROM dlq.claim('last', 'w1', lease => '1 hour');
 BEGIN;

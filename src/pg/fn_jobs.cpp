@@ -222,31 +222,29 @@ dlq_fail(PG_FUNCTION_ARGS) {
 
 	// A retry first, as most failures have attempts left; a job the retry does not take is dead-lettered
 	// if the lease is still this worker's, and its lease was lost otherwise. Each statement checks the
-	// lease on the row it changes. When this backend's claim leased the job's last attempt, the move comes
-	// first and saves the retry that could not apply; the statements' own checks keep the outcome the same.
-	store::DeadLetterMove move = {};
-	move.job_ids = dlq::pg::Int64ArrayOfOne(PG_GETARG_INT64(0));
-	move.reason = retryable ? "RETRIES_EXHAUSTED" : "PERMANENT_FAILURE";
-	move.detected_by = "inline";
-	move.error = PG_GETARG_DATUM(2);
-	move.details = details;
-	move.details_is_null = PG_ARGISNULL(3);
-	move.metadata_is_null = true;
-	move.notes_is_null = true;
-	move.guard_lease = true;
-	move.lease_worker = PG_GETARG_DATUM(1);
-	move.only_exhausted = retryable;
-	bool last_attempt = store::ForgetLastAttemptLeased(PG_GETARG_INT64(0)) && retryable;
+	// lease on the row it changes.
 	ConnectSpi();
 	const char *outcome = "lease_lost";
-	if (last_attempt && store::MoveToDeadLetters(&move) == 1)
-		outcome = "dead_lettered";
-	else if (retryable && store::RetryJob(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2), details,
-	                                      PG_ARGISNULL(3), unit_random, PG_ARGISNULL(5) ? (Datum)0 : PG_GETARG_DATUM(5),
-	                                      PG_ARGISNULL(5)))
+	if (retryable && store::RetryJob(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2), details,
+	                                 PG_ARGISNULL(3), unit_random, PG_ARGISNULL(5) ? (Datum)0 : PG_GETARG_DATUM(5),
+	                                 PG_ARGISNULL(5))) {
 		outcome = "retrying";
-	else if (!last_attempt && store::MoveToDeadLetters(&move) == 1)
-		outcome = "dead_lettered";
+	} else {
+		store::DeadLetterMove move = {};
+		move.job_ids = dlq::pg::Int64ArrayOfOne(PG_GETARG_INT64(0));
+		move.reason = retryable ? "RETRIES_EXHAUSTED" : "PERMANENT_FAILURE";
+		move.detected_by = "inline";
+		move.error = PG_GETARG_DATUM(2);
+		move.details = details;
+		move.details_is_null = PG_ARGISNULL(3);
+		move.metadata_is_null = true;
+		move.notes_is_null = true;
+		move.guard_lease = true;
+		move.lease_worker = PG_GETARG_DATUM(1);
+		move.only_exhausted = retryable;
+		if (store::MoveToDeadLetters(&move) == 1)
+			outcome = "dead_lettered";
+	}
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(outcome));
 }

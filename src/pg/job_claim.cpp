@@ -17,7 +17,6 @@
 // Plain C style like the fmgr entry points (guard.hpp): only PODs and Datums live across PostgreSQL calls.
 #include "core/claim_hint.hpp"
 #include "core/claim_scan.hpp"
-#include "core/recent_ids.hpp"
 #include "pg/claim_hint.hpp"
 #include "pg/job_relations.hpp"
 #include "pg/job_store.hpp"
@@ -45,9 +44,6 @@ extern "C" {
 namespace dlq::pg::store {
 
 namespace {
-
-// Jobs whose last attempt this backend leased: fail() then tries the dead-letter move first.
-core::RecentIds last_attempts_leased;
 
 // Columns of dlq.job the claim reads or writes (attribute numbers).
 struct JobColumns {
@@ -154,8 +150,6 @@ TakeJob(Claim *claim, TupleTableSlot *slot) {
 		TupleDesc desc = RelationGetDescr(claim->job_rel);
 		for (int i = 0; i < 8; i++)
 			row[i] = heap_getattr(new_tuple, out_columns[i], desc, &row_nulls[i]);
-		if (DatumGetInt32(row[3]) >= DatumGetInt32(row[4]))
-			last_attempts_leased.Remember(DatumGetInt64(row[0]));
 		tuplestore_putvalues(claim->out, claim->out_desc, row, row_nulls); // copies into its own context
 	}
 	MemoryContextSwitchTo(outer);
@@ -288,11 +282,6 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	if (decide.seen_first)
 		hint::FinishClaim(&begun, queue_name, queue.id, decide.first_visible);
 	return decide.taken;
-}
-
-bool
-ForgetLastAttemptLeased(int64 job_id) {
-	return last_attempts_leased.Forget(job_id);
 }
 
 } // namespace dlq::pg::store

@@ -45,9 +45,6 @@ void InsertJobBatch(const QueueInfo *queue, Datum jobs, bool has_dedup_keys);
 // an empty or paused one. Runs no SQL (job_claim.cpp): needs no SPI connection.
 uint64 ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_is_null, Tuplestorestate *out,
                  TupleDesc out_desc, bool *queue_exists);
-// Whether this backend's claims leased the last attempt of `job_id` (core/recent_ids.hpp: a hint, kept
-// for the last 64 such jobs); forgets it.
-bool ForgetLastAttemptLeased(int64 job_id);
 // Whether the queue exists.
 bool QueueExists(Datum queue_name);
 
