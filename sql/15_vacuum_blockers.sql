@@ -48,6 +48,16 @@ SELECT o.horizon = (SELECT b.horizon::text FROM dlq.vacuum_blockers AS b LIMIT 1
        o.job_table_size = pg_size_pretty(pg_total_relation_size('dlq.job')) AS size_ok
   FROM dlq._oldest_vacuum_blocker() AS o;
 
+-- An operator without pg_read_all_stats still sees every holder, with what pg_stat_activity hides
+-- from it hidden here too.
+CREATE ROLE regress_vacuum_watcher;
+GRANT dlq_operator TO regress_vacuum_watcher;
+SET ROLE regress_vacuum_watcher;
+SELECT holder, database = current_database() AS here, name, role IS NOT NULL AS has_role, state, since, query
+  FROM dlq.vacuum_blockers WHERE pid = :holder_pid;
+RESET ROLE;
+DROP ROLE regress_vacuum_watcher;
+
 -- Once the transaction ends, the session holds nothing again.
 SELECT dblink_exec('holder', 'COMMIT');
 SELECT count(*) AS listed FROM dlq.vacuum_blockers WHERE pid = :holder_pid;

@@ -31,7 +31,7 @@ SELECT h.holder, h.pid, h.database, h.name, h.role, h.state, h.since, h.horizon,
 		            THEN a.backend_xid ELSE a.backend_xmin END AS horizon) AS x
 	 WHERE x.horizon IS NOT NULL
 	   AND a.pid <> pg_catalog.pg_backend_pid()
-	   AND NOT (a.backend_type = 'walsender' AND a.datid IS NOT NULL)
+	   AND (a.backend_type = 'walsender' AND a.datid IS NOT NULL) IS NOT TRUE  -- NULL: hidden from the caller
 	   -- a parallel VACUUM's workers are not in pg_stat_progress_vacuum, their leader is
 	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_progress_vacuum AS v WHERE v.pid = coalesce(a.leader_pid, a.pid))
 	UNION ALL
