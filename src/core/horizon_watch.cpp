@@ -12,7 +12,7 @@ ObserveHorizon(HorizonWatch &watch, const HorizonObservation &seen, const Horizo
 		return false;
 	}
 	if (!watch.seen || watch.horizon != seen.horizon) {
-		watch = HorizonWatch{true, seen.horizon, seen.now_us, seen.dead_rows < 0 ? -1 : seen.dead_rows, 0};
+		watch = HorizonWatch{true, seen.horizon, seen.now_us, seen.dead_rows < 0 ? -1 : seen.dead_rows, 0, 0, 0};
 		return false;
 	}
 	*held_us = seen.now_us > watch.first_seen_us ? seen.now_us - watch.first_seen_us : 0;
@@ -27,6 +27,24 @@ ObserveHorizon(HorizonWatch &watch, const HorizonObservation &seen, const Horizo
 		return false;
 	watch.last_warned_us = seen.now_us;
 	return true;
+}
+
+bool
+CompactionDue(const HorizonWatch &watch, int64_t now_us, int64_t held_us, int64_t added_dead_rows,
+              const CompactionPolicy &policy) noexcept {
+	return policy.min_dead_rows > 0 && watch.seen && held_us > 0 && added_dead_rows >= policy.min_dead_rows &&
+	       now_us >= watch.compact_not_before_us;
+}
+
+void
+NoteCompaction(HorizonWatch &watch, bool compacted, int64_t now_us, const CompactionPolicy &policy) noexcept {
+	if (compacted) {
+		watch.compactions++;
+		watch.fewest_dead_rows = 0; // the truncation emptied the count; what is seen next was added since
+		watch.compact_not_before_us = 0;
+	} else {
+		watch.compact_not_before_us = now_us + policy.retry_after_us;
+	}
 }
 
 } // namespace dlq::core

@@ -8,6 +8,12 @@
 // nothing writes at all is harmless, and so are dead rows that were there before it (autovacuum has not
 // reached them yet): the watch counts only the dead rows added while the horizon is held. It warns then,
 // once per threshold while it lasts. A new horizon starts over.
+//
+// The same observation decides when the sweeper compacts dlq.job (copies its live jobs into new storage
+// and drops the old, src/pg/job_compact.cpp): only the dead rows added while a horizon is held are
+// certain to be out of vacuum's reach, so they are what dlq.compact_dead_rows counts. A compaction that
+// did not happen (a lock held, too many live jobs) is tried again only after a pause, since each try
+// may make the workers wait for the lock.
 // Pure and noexcept: the sweeper calls it from frames that ereport() may longjmp through.
 #pragma once
 #include <cstdint>
@@ -22,6 +28,8 @@ struct HorizonWatch {
 	int64_t first_seen_us = 0;     // when this horizon was first observed
 	int64_t fewest_dead_rows = -1; // the fewest dead rows seen since (vacuum may remove older ones); -1: none known
 	int64_t last_warned_us = 0;    // 0: no warning yet for this horizon
+	int64_t compactions = 0;       // of dlq.job while this horizon was held
+	int64_t compact_not_before_us = 0; // after a compaction that did not happen
 };
 
 struct HorizonObservation {
@@ -40,5 +48,19 @@ struct HorizonPolicy {
 // in place (0 for a new one); *added_dead_rows: dead rows added while it was (0 when unknown).
 bool ObserveHorizon(HorizonWatch &watch, const HorizonObservation &seen, const HorizonPolicy &policy,
                     int64_t *held_us, int64_t *added_dead_rows) noexcept;
+
+struct CompactionPolicy {
+	int64_t min_dead_rows;  // dlq.compact_dead_rows; <= 0 disables compaction
+	int64_t retry_after_us; // pause after a compaction that did not happen
+};
+
+// After ObserveHorizon (its *held_us and *added_dead_rows): whether dlq.job is due for compaction.
+bool CompactionDue(const HorizonWatch &watch, int64_t now_us, int64_t held_us, int64_t added_dead_rows,
+                   const CompactionPolicy &policy) noexcept;
+
+// Records a compaction's outcome. One that happened restarts the count of added dead rows from zero
+// (compaction removes them all, and the statistics with them, so every dead row seen next was added
+// since); one that did not pauses the tries.
+void NoteCompaction(HorizonWatch &watch, bool compacted, int64_t now_us, const CompactionPolicy &policy) noexcept;
 
 } // namespace dlq::core

@@ -280,6 +280,16 @@ InstallSharedMemoryHooks() {
 }
 
 void
+NoteUnknownWrite() {
+	if (table == nullptr)
+		return;
+	RegisterCallbacks();
+	SpinLockAcquire(&table->lock);
+	NoteUnknownWriteLocked();
+	SpinLockRelease(&table->lock);
+}
+
+void
 BeginApiWrite() {
 	api_write = true;
 }

@@ -26,6 +26,9 @@ void NoteWrittenRows(int key_column);
 // The same for jobs written without a statement (job_insert.cpp): the lowest key of those written to
 // one queue.
 void NoteWrittenKey(int32 queue_id, const core::ClaimKey &lowest);
+// A write whose keys are not told (dlq.job compacted, job_compact.cpp), as the table's trigger notes
+// writes from outside the API: every hint of the database back to its queue's start.
+void NoteUnknownWrite();
 
 // A claim: where to start (the queue's start when hints are off, absent, or the queue's id not yet
 // known), read before the claim statement takes its snapshot.

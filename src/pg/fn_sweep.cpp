@@ -1,4 +1,5 @@
-// SQL entry points of sweep detection: dlq.sweep() and the server-wide queue defaults.
+// SQL entry points of sweep detection: dlq.sweep(), the server-wide queue defaults, and the rewrite
+// behind the compaction of dlq.job.
 #include <string_view>
 
 #include "core/validation.hpp"
@@ -68,6 +69,20 @@ dlq_queue_defaults(PG_FUNCTION_ARGS) {
 	bool nulls[3] = {false, false, false};
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum)0;
+}
+
+// dlq._rewrite_job_table(max_live_rows, max_live_bytes): the live jobs copied into new storage of
+// dlq.job (job_compact.cpp), their count; -1, with nothing changed, when there are more or larger.
+PG_FUNCTION_INFO_V1(dlq_rewrite_job_table);
+Datum
+dlq_rewrite_job_table(PG_FUNCTION_ARGS) {
+	int32 max_live_rows = PG_GETARG_INT32(0);
+	int64 max_live_bytes = PG_GETARG_INT64(1);
+	if (max_live_rows < 0 || max_live_bytes < 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("max_live_rows and max_live_bytes must not be negative"),
+		                errdetail("The values were %d and %lld.", max_live_rows, static_cast<long long>(max_live_bytes))));
+	PG_RETURN_INT64(store::RewriteJobTable(max_live_rows, max_live_bytes));
 }
 
 } // extern "C"

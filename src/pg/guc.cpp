@@ -19,6 +19,8 @@ int guc_default_recovery_window_s = 60 * 60;
 int guc_dead_letter_partition = 0;
 bool guc_claim_hints = true;
 int guc_vacuum_horizon_warning_s = 600;
+int guc_compact_dead_rows = 100000;
+int guc_compact_max_live_rows = 10000;
 
 static const struct config_enum_entry partition_units[] = {
     {"day", 0, false}, {"week", 1, false}, {"month", 2, false}, {nullptr, 0, false}};
@@ -66,6 +68,14 @@ DefineGucs() {
 	                        "see dlq.vacuum_blockers. 0: never warn.",
 	                        &guc_vacuum_horizon_warning_s, 600, 0, 7 * 24 * 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr,
 	                        nullptr, nullptr);
+	DefineCustomIntVariable("dlq.compact_dead_rows",
+	                        "Dead row versions out of vacuum's reach at which the sweeper compacts dlq.job.",
+	                        "Counted while the oldest transaction horizon stays put. Compaction copies the live jobs "
+	                        "into new storage and drops the old, under a brief ACCESS EXCLUSIVE lock. 0: never compact.",
+	                        &guc_compact_dead_rows, 100000, 0, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("dlq.compact_max_live_rows", "Most live jobs a compaction of dlq.job copies.",
+	                        "With more, the sweeper does not compact: the lock would be held too long.",
+	                        &guc_compact_max_live_rows, 10000, 0, 10000000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("dlq");
 }
 

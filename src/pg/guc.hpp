@@ -14,6 +14,8 @@ extern int guc_default_recovery_window_s; // dlq.default_recovery_window (user-s
 extern int guc_dead_letter_partition;   // dlq.dead_letter_partition: day, week or month
 extern bool guc_claim_hints;            // dlq.claim_hints: claims start past the dead head (user-settable)
 extern int guc_vacuum_horizon_warning_s; // dlq.vacuum_horizon_warning: 0 = off
+extern int guc_compact_dead_rows;       // dlq.compact_dead_rows: 0 = off
+extern int guc_compact_max_live_rows;   // dlq.compact_max_live_rows
 
 void DefineGucs();
 

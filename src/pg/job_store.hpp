@@ -102,4 +102,9 @@ struct SweepCounts {
 // every queue. Safe to run concurrently with workers and with other sweeps (row locks, SKIP LOCKED).
 void Sweep(int32 queue_id, int32 batch, SweepCounts *out);
 
+// Copies the live jobs into new storage of dlq.job and drops the old with its dead row versions
+// (job_compact.cpp). The caller holds dlq.job in ACCESS EXCLUSIVE mode. Returns the jobs copied, or -1,
+// with nothing changed, when there are more than max_live_rows or they take more than max_live_bytes.
+int64 RewriteJobTable(int32 max_live_rows, int64 max_live_bytes);
+
 } // namespace dlq::pg::store

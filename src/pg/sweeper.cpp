@@ -42,6 +42,8 @@ static constexpr long kHealthyRunMs = 60000;
 static constexpr int kMaxBatchesPerPass = 100000;
 // dlq.job's own autovacuum threshold: fewer dead rows than this are not worth a vacuum, nor a warning.
 static constexpr int64 kDeadRowsWorthAWarning = 1000;
+// Pause after a compaction of dlq.job that did not happen: each try may make the workers wait for the lock.
+static constexpr int64 kCompactRetryAfterUs = 60 * USECS_PER_SEC;
 
 void
 RegisterLauncher() {
@@ -311,24 +313,85 @@ RunPass(MemoryContext loop_cxt, const char *database) {
 }
 
 // Reads the oldest transaction horizon of the database (dlq.vacuum_blockers) and warns when it has
-// stayed put past dlq.vacuum_horizon_warning while dlq.job collects dead rows (core/horizon_watch.hpp).
-// Its own transaction; an error is logged and the check tried again next pass.
+// stayed put past dlq.vacuum_horizon_warning while dlq.job collects dead rows (core/horizon_watch.hpp);
+// compacts dlq.job once dlq.compact_dead_rows of them are out of vacuum's reach. Its own transaction; an
+// error is logged and the check tried again next pass.
 static core::HorizonWatch horizon_watch;
 
 // Missing from a database whose extension was created by an older dlq than the library loaded: the
 // check then skips that database quietly.
 static bool
-OldestBlockerFunctionExists() {
-	List *name = list_make2(makeString(pstrdup("dlq")), makeString(pstrdup("_oldest_vacuum_blocker")));
-	return OidIsValid(LookupFuncName(name, 0, nullptr, true));
+DlqFunctionExists(const char *name) {
+	List *qualified = list_make2(makeString(pstrdup("dlq")), makeString(pstrdup(name)));
+	return OidIsValid(LookupFuncName(qualified, -1, nullptr, true));
+}
+
+static void
+FormatHeld(int64 held_us, char *out, size_t size) {
+	int64 held_s = held_us / USECS_PER_SEC;
+	if (held_s < 2 * SECS_PER_MINUTE)
+		snprintf(out, size, "%lld s", static_cast<long long>(held_s));
+	else if (held_s < 2 * SECS_PER_HOUR)
+		snprintf(out, size, "%lld min", static_cast<long long>(held_s / SECS_PER_MINUTE));
+	else
+		snprintf(out, size, "%lld h", static_cast<long long>(held_s / SECS_PER_HOUR));
+}
+
+// A compaction that did not happen is logged once per outcome and horizon: the tries repeat every
+// kCompactRetryAfterUs while the cause usually lasts.
+static char compaction_skip_logged[32] = "";
+static int64 compaction_skip_logged_for = -1; // first_seen_us of the horizon it was logged for
+
+// Compacts dlq.job (460_compaction.sql, job_compact.cpp) in the check's transaction, which the caller
+// commits at once, releasing the lock. True when it did.
+static bool
+CompactJobs(const char *database, int64 held_us) {
+	Oid type = INT4OID;
+	Datum max_live_rows = Int32GetDatum(guc_compact_max_live_rows);
+	int rc = SPI_execute_with_args("SELECT outcome, live_rows, dead_rows, pg_catalog.pg_size_pretty(bytes_before), "
+	                               "       pg_catalog.pg_size_pretty(bytes_after) "
+	                               "  FROM dlq._compact_jobs(max_live_rows => $1)",
+	                               1, &type, &max_live_rows, nullptr, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "dlq sweeper: compacting dlq.job failed: %s", SPI_result_code_string(rc));
+	HeapTuple row = SPI_tuptable->vals[0];
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	char *outcome = SPI_getvalue(row, desc, 1);
+	char held[32];
+	FormatHeld(held_us, held, sizeof(held));
+	if (strcmp(outcome, "compacted") == 0) {
+		ereport(LOG, (errmsg("dlq sweeper: compacted dlq.job in database \"%s\": %s live jobs copied, %s dead row "
+		                     "versions dropped, %s before and %s after",
+		                     database, SPI_getvalue(row, desc, 2), SPI_getvalue(row, desc, 3), SPI_getvalue(row, desc, 4),
+		                     SPI_getvalue(row, desc, 5)),
+		              errdetail("The oldest transaction horizon has not moved for %s, so vacuum could not remove them.",
+		                        held)));
+		compaction_skip_logged[0] = '\0';
+		return true;
+	}
+	if (compaction_skip_logged_for != horizon_watch.first_seen_us || strcmp(compaction_skip_logged, outcome) != 0) {
+		const char *why = strcmp(outcome, "busy") == 0 ? "a transaction has held a lock on dlq.job for a while"
+		                  : strcmp(outcome, "lock_timeout") == 0
+		                      ? "the lock on dlq.job was not granted in time"
+		                  : strcmp(outcome, "too_many_live_rows") == 0
+		                      ? "it holds more live jobs than dlq.compact_max_live_rows (or more than 64 MB of them)"
+		                      : "a user trigger, rule, publication or foreign key is on dlq.job";
+		ereport(LOG, (errmsg("dlq sweeper: did not compact dlq.job in database \"%s\": %s (%s)", database, why, outcome),
+		              errdetail("The oldest transaction horizon has not moved for %s. The sweeper tries again in %d s.",
+		                        held, static_cast<int>(kCompactRetryAfterUs / USECS_PER_SEC))));
+		strlcpy(compaction_skip_logged, outcome, sizeof(compaction_skip_logged));
+		compaction_skip_logged_for = horizon_watch.first_seen_us;
+	}
+	return false;
 }
 
 static void
 CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
-	if (guc_vacuum_horizon_warning_s <= 0) {
+	if (guc_vacuum_horizon_warning_s <= 0 && guc_compact_dead_rows <= 0) {
 		horizon_watch = core::HorizonWatch{}; // turned on again later, it starts afresh
 		return;
 	}
+	volatile bool compacted = false;
 	MemoryContext old = MemoryContextSwitchTo(loop_cxt);
 	PG_TRY();
 	{
@@ -337,7 +400,7 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "dlq sweeper: SPI_connect failed");
 		PushActiveSnapshot(GetTransactionSnapshot());
-		if (!RecoveryInProgress() && ExtensionReady() && OldestBlockerFunctionExists()) {
+		if (!RecoveryInProgress() && ExtensionReady() && DlqFunctionExists("_oldest_vacuum_blocker")) {
 			int rc = SPI_execute("SELECT horizon, holder, hint, dead_rows, job_table_size "
 			                     "  FROM dlq._oldest_vacuum_blocker()",
 			                     false, 1);
@@ -360,24 +423,29 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 			int64 added_dead_rows = 0;
 			if (core::ObserveHorizon(horizon_watch, seen, policy, &held_us, &added_dead_rows)) {
 				char held[32];
-				int64 held_s = held_us / USECS_PER_SEC;
-				if (held_s < 2 * SECS_PER_MINUTE)
-					snprintf(held, sizeof(held), "%lld s", static_cast<long long>(held_s));
-				else if (held_s < 2 * SECS_PER_HOUR)
-					snprintf(held, sizeof(held), "%lld min", static_cast<long long>(held_s / SECS_PER_MINUTE));
-				else
-					snprintf(held, sizeof(held), "%lld h", static_cast<long long>(held_s / SECS_PER_HOUR));
+				FormatHeld(held_us, held, sizeof(held));
+				char compactions[160] = "";
+				if (horizon_watch.compactions > 0)
+					snprintf(compactions, sizeof(compactions),
+					         " Compactions of dlq.job meanwhile: %lld (dlq.compact_dead_rows).",
+					         static_cast<long long>(horizon_watch.compactions));
 				ereport(WARNING,
 				        (errmsg("dlq sweeper: vacuum cannot remove the rows of finished jobs in database \"%s\": "
 				                "the oldest transaction horizon has not moved for %s",
 				                database, held),
 				         errdetail("It is held by %s. dlq.job has %lld dead row versions, %lld of them added since, "
-				                   "%s in all.",
+				                   "%s in all.%s",
 				                   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
 				                   static_cast<long long>(seen.dead_rows), static_cast<long long>(added_dead_rows),
-				                   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5)),
+				                   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5), compactions),
 				         errhint("%s See SELECT * FROM dlq.vacuum_blockers.",
 				                 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3))));
+			}
+			core::CompactionPolicy compaction = {guc_compact_dead_rows, kCompactRetryAfterUs};
+			if (core::CompactionDue(horizon_watch, seen.now_us, held_us, added_dead_rows, compaction) &&
+			    DlqFunctionExists("_compact_jobs")) {
+				compacted = CompactJobs(database, held_us);
+				core::NoteCompaction(horizon_watch, compacted, seen.now_us, compaction);
 			}
 		}
 		SPI_finish();
@@ -389,6 +457,9 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 		LogAndAbort(loop_cxt);
 	}
 	PG_END_TRY();
+	// The truncation reset dlq.job's statistics: published now, the next check counts from there.
+	if (compacted)
+		pgstat_report_stat(true);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(loop_cxt);
 }

@@ -119,5 +119,70 @@ TEST(HorizonWatch, AClockGoingBackwardsHoldsNothing) {
 	EXPECT_EQ(observe.held, 0);
 }
 
+// Compaction: 1,000 dead rows a minute, compaction due at 5,000 added, 3 minutes' pause after a miss.
+const CompactionPolicy kCompact = {5000, 3 * kMinute};
+
+bool
+Due(Watch &observe, const HorizonObservation &seen, const CompactionPolicy &policy = kCompact) {
+	observe(seen);
+	return CompactionDue(observe.watch, seen.now_us, observe.held, observe.added, policy);
+}
+
+TEST(HorizonWatch, CompactsOnceEnoughDeadRowsAreAddedWhileHeld) {
+	Watch observe;
+	EXPECT_FALSE(Due(observe, At(0, 700, 900000))); // dead rows from before: not counted
+	EXPECT_FALSE(Due(observe, At(4, 700, 904000)));
+	EXPECT_TRUE(Due(observe, At(5, 700, 905000)));
+}
+
+TEST(HorizonWatch, ACompactionRestartsTheCount) {
+	Watch observe;
+	Due(observe, At(0, 700, 0));
+	ASSERT_TRUE(Due(observe, At(5, 700, 5000)));
+	NoteCompaction(observe.watch, true, 5 * kMinute, kCompact);
+	EXPECT_EQ(observe.watch.compactions, 1);
+	// Whatever is seen next was added since the truncation, even work done before the first look.
+	EXPECT_FALSE(Due(observe, At(6, 700, 4000)));
+	EXPECT_EQ(observe.added, 4000);
+	EXPECT_TRUE(Due(observe, At(7, 700, 5000)));
+	NoteCompaction(observe.watch, true, 7 * kMinute, kCompact);
+	EXPECT_EQ(observe.watch.compactions, 2);
+	EXPECT_FALSE(Due(observe, At(8, 700, 1000)));
+}
+
+TEST(HorizonWatch, ACompactionThatDidNotHappenPausesTheTries) {
+	Watch observe;
+	Due(observe, At(0, 700, 0));
+	ASSERT_TRUE(Due(observe, At(5, 700, 5000)));
+	NoteCompaction(observe.watch, false, 5 * kMinute, kCompact);
+	EXPECT_EQ(observe.watch.compactions, 0);
+	EXPECT_FALSE(Due(observe, At(6, 700, 6000)));
+	EXPECT_FALSE(Due(observe, At(7, 700, 7000)));
+	EXPECT_TRUE(Due(observe, At(8, 700, 8000)));
+}
+
+TEST(HorizonWatch, NoCompactionWithoutAHeldHorizonOrWhenOff) {
+	Watch observe;
+	EXPECT_FALSE(Due(observe, At(0, 700, 0)));
+	EXPECT_FALSE(Due(observe, At(5, 701, 50000))); // a new horizon: vacuum may still reach those rows
+	EXPECT_FALSE(Due(observe, {false, 0, 6 * kMinute, 90000}));
+	Watch off;
+	Due(off, At(0, 700, 0), {0, kMinute});
+	EXPECT_FALSE(Due(off, At(60, 700, 10000000), {0, kMinute}));
+	Watch unknown;
+	Due(unknown, At(0, 700, -1));
+	EXPECT_FALSE(Due(unknown, At(60, 700, -1)));
+}
+
+TEST(HorizonWatch, ANewHorizonForgetsCompactions) {
+	Watch observe;
+	Due(observe, At(0, 700, 0));
+	ASSERT_TRUE(Due(observe, At(5, 700, 5000)));
+	NoteCompaction(observe.watch, false, 5 * kMinute, kCompact);
+	observe(At(6, 800, 6000));
+	EXPECT_EQ(observe.watch.compact_not_before_us, 0);
+	EXPECT_TRUE(Due(observe, At(11, 800, 11000)));
+}
+
 } // namespace
 } // namespace dlq::core
