@@ -37,13 +37,18 @@ CompactionDue(const HorizonWatch &watch, int64_t now_us, int64_t held_us, int64_
 }
 
 void
-NoteCompaction(HorizonWatch &watch, bool compacted, int64_t now_us, const CompactionPolicy &policy) noexcept {
-	if (compacted) {
+NoteCompaction(HorizonWatch &watch, CompactionResult result, int64_t now_us, const CompactionPolicy &policy) noexcept {
+	switch (result) {
+	case CompactionResult::kCompacted:
 		watch.compactions++;
 		watch.fewest_dead_rows = 0; // the truncation emptied the count; what is seen next was added since
 		watch.compact_not_before_us = 0;
-	} else {
+		break;
+	case CompactionResult::kRefused:
+		break;
+	case CompactionResult::kGaveUp:
 		watch.compact_not_before_us = now_us + policy.retry_after_us;
+		break;
 	}
 }
 

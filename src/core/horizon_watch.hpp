@@ -12,8 +12,8 @@
 // The same observation decides when the sweeper compacts dlq.job (copies its live jobs into new storage
 // and drops the old, src/pg/job_compact.cpp): only the dead rows added while a horizon is held are
 // certain to be out of vacuum's reach, so they are what dlq.compact_dead_rows counts. A compaction that
-// did not happen (a lock held, too many live jobs) is tried again only after a pause, since each try
-// may make the workers wait for the lock.
+// gave up after waiting for the lock or reading too many live jobs is tried again only after a pause,
+// since each such try costs the workers; one refused at a glance is tried again next pass.
 // Pure and noexcept: the sweeper calls it from frames that ereport() may longjmp through.
 #pragma once
 #include <cstdint>
@@ -29,7 +29,7 @@ struct HorizonWatch {
 	int64_t fewest_dead_rows = -1; // the fewest dead rows seen since (vacuum may remove older ones); -1: none known
 	int64_t last_warned_us = 0;    // 0: no warning yet for this horizon
 	int64_t compactions = 0;       // of dlq.job while this horizon was held
-	int64_t compact_not_before_us = 0; // after a compaction that did not happen
+	int64_t compact_not_before_us = 0; // after a compaction that gave up
 };
 
 struct HorizonObservation {
@@ -51,16 +51,23 @@ bool ObserveHorizon(HorizonWatch &watch, const HorizonObservation &seen, const H
 
 struct CompactionPolicy {
 	int64_t min_dead_rows;  // dlq.compact_dead_rows; <= 0 disables compaction
-	int64_t retry_after_us; // pause after a compaction that did not happen
+	int64_t retry_after_us; // pause after a compaction that gave up
 };
 
 // After ObserveHorizon (its *held_us and *added_dead_rows): whether dlq.job is due for compaction.
 bool CompactionDue(const HorizonWatch &watch, int64_t now_us, int64_t held_us, int64_t added_dead_rows,
                    const CompactionPolicy &policy) noexcept;
 
+enum class CompactionResult {
+	kCompacted,
+	kRefused, // without waiting or reading dlq.job (a lock held for long, a trigger): tried again next pass
+	kGaveUp,  // after waiting for the lock, or reading too many live jobs: tried again after a pause
+};
+
 // Records a compaction's outcome. One that happened restarts the count of added dead rows from zero
 // (compaction removes them all, and the statistics with them, so every dead row seen next was added
-// since); one that did not pauses the tries.
-void NoteCompaction(HorizonWatch &watch, bool compacted, int64_t now_us, const CompactionPolicy &policy) noexcept;
+// since).
+void NoteCompaction(HorizonWatch &watch, CompactionResult result, int64_t now_us,
+                    const CompactionPolicy &policy) noexcept;
 
 } // namespace dlq::core

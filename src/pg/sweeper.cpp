@@ -343,8 +343,8 @@ static char compaction_skip_logged[32] = "";
 static int64 compaction_skip_logged_for = -1; // first_seen_us of the horizon it was logged for
 
 // Compacts dlq.job (460_compaction.sql, job_compact.cpp) in the check's transaction, which the caller
-// commits at once, releasing the lock. True when it did.
-static bool
+// commits at once, releasing the lock.
+static core::CompactionResult
 CompactJobs(const char *database, int64 held_us) {
 	Oid type = INT4OID;
 	Datum max_live_rows = Int32GetDatum(guc_compact_max_live_rows);
@@ -367,8 +367,9 @@ CompactJobs(const char *database, int64 held_us) {
 		              errdetail("The oldest transaction horizon has not moved for %s, so vacuum could not remove them.",
 		                        held)));
 		compaction_skip_logged[0] = '\0';
-		return true;
+		return core::CompactionResult::kCompacted;
 	}
+	bool gave_up = strcmp(outcome, "lock_timeout") == 0 || strcmp(outcome, "too_many_live_rows") == 0;
 	if (compaction_skip_logged_for != horizon_watch.first_seen_us || strcmp(compaction_skip_logged, outcome) != 0) {
 		const char *why = strcmp(outcome, "busy") == 0 ? "a transaction has held a lock on dlq.job for a while"
 		                  : strcmp(outcome, "lock_timeout") == 0
@@ -376,13 +377,18 @@ CompactJobs(const char *database, int64 held_us) {
 		                  : strcmp(outcome, "too_many_live_rows") == 0
 		                      ? "it holds more live jobs than dlq.compact_max_live_rows (or more than 64 MB of them)"
 		                      : "a user trigger, rule, publication or foreign key is on dlq.job";
+		char again[48];
+		if (gave_up)
+			snprintf(again, sizeof(again), "in %d s", static_cast<int>(kCompactRetryAfterUs / USECS_PER_SEC));
+		else
+			strlcpy(again, "next pass", sizeof(again));
 		ereport(LOG, (errmsg("dlq sweeper: did not compact dlq.job in database \"%s\": %s (%s)", database, why, outcome),
-		              errdetail("The oldest transaction horizon has not moved for %s. The sweeper tries again in %d s.",
-		                        held, static_cast<int>(kCompactRetryAfterUs / USECS_PER_SEC))));
+		              errdetail("The oldest transaction horizon has not moved for %s. The sweeper tries again %s.", held,
+		                        again)));
 		strlcpy(compaction_skip_logged, outcome, sizeof(compaction_skip_logged));
 		compaction_skip_logged_for = horizon_watch.first_seen_us;
 	}
-	return false;
+	return gave_up ? core::CompactionResult::kGaveUp : core::CompactionResult::kRefused;
 }
 
 static void
@@ -444,8 +450,9 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 			core::CompactionPolicy compaction = {guc_compact_dead_rows, kCompactRetryAfterUs};
 			if (core::CompactionDue(horizon_watch, seen.now_us, held_us, added_dead_rows, compaction) &&
 			    DlqFunctionExists("_compact_jobs")) {
-				compacted = CompactJobs(database, held_us);
-				core::NoteCompaction(horizon_watch, compacted, seen.now_us, compaction);
+				core::CompactionResult result = CompactJobs(database, held_us);
+				compacted = result == core::CompactionResult::kCompacted;
+				core::NoteCompaction(horizon_watch, result, seen.now_us, compaction);
 			}
 		}
 		SPI_finish();

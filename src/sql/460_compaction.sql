@@ -44,12 +44,16 @@ BEGIN
 		outcome := 'not_plain';
 		RETURN;
 	END IF;
-	-- Waiting for the lock queues every worker behind it: worth it only for locks held briefly.
+	-- Waiting for the lock queues every worker behind it: worth it only for locks held briefly. A
+	-- prepared transaction's lock has no pid. The activity is read afresh (a transaction caches it on
+	-- first read), after the locks: a lock whose transaction has ended since has no xact_start, or a
+	-- newer one.
+	PERFORM pg_stat_clear_snapshot();
 	IF EXISTS (SELECT FROM pg_locks AS l LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid
 	            WHERE l.locktype = 'relation' AND l.relation = job
 	              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 	              AND l.pid IS DISTINCT FROM pg_backend_pid()
-	              AND (l.pid IS NULL OR a.xact_start IS NULL OR a.xact_start < clock_timestamp() - interval '1 second')) THEN
+	              AND (l.pid IS NULL OR a.xact_start < clock_timestamp() - interval '1 second')) THEN
 		outcome := 'busy';
 		RETURN;
 	END IF;

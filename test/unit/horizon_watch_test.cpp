@@ -139,22 +139,31 @@ TEST(HorizonWatch, ACompactionRestartsTheCount) {
 	Watch observe;
 	Due(observe, At(0, 700, 0));
 	ASSERT_TRUE(Due(observe, At(5, 700, 5000)));
-	NoteCompaction(observe.watch, true, 5 * kMinute, kCompact);
+	NoteCompaction(observe.watch, CompactionResult::kCompacted, 5 * kMinute, kCompact);
 	EXPECT_EQ(observe.watch.compactions, 1);
 	// Whatever is seen next was added since the truncation, even work done before the first look.
 	EXPECT_FALSE(Due(observe, At(6, 700, 4000)));
 	EXPECT_EQ(observe.added, 4000);
 	EXPECT_TRUE(Due(observe, At(7, 700, 5000)));
-	NoteCompaction(observe.watch, true, 7 * kMinute, kCompact);
+	NoteCompaction(observe.watch, CompactionResult::kCompacted, 7 * kMinute, kCompact);
 	EXPECT_EQ(observe.watch.compactions, 2);
 	EXPECT_FALSE(Due(observe, At(8, 700, 1000)));
 }
 
-TEST(HorizonWatch, ACompactionThatDidNotHappenPausesTheTries) {
+TEST(HorizonWatch, ACompactionRefusedAtAGlanceIsTriedNextPass) {
 	Watch observe;
 	Due(observe, At(0, 700, 0));
 	ASSERT_TRUE(Due(observe, At(5, 700, 5000)));
-	NoteCompaction(observe.watch, false, 5 * kMinute, kCompact);
+	NoteCompaction(observe.watch, CompactionResult::kRefused, 5 * kMinute, kCompact);
+	EXPECT_EQ(observe.watch.compactions, 0);
+	EXPECT_TRUE(Due(observe, At(6, 700, 6000)));
+}
+
+TEST(HorizonWatch, ACompactionThatGaveUpPausesTheTries) {
+	Watch observe;
+	Due(observe, At(0, 700, 0));
+	ASSERT_TRUE(Due(observe, At(5, 700, 5000)));
+	NoteCompaction(observe.watch, CompactionResult::kGaveUp, 5 * kMinute, kCompact);
 	EXPECT_EQ(observe.watch.compactions, 0);
 	EXPECT_FALSE(Due(observe, At(6, 700, 6000)));
 	EXPECT_FALSE(Due(observe, At(7, 700, 7000)));
@@ -178,7 +187,7 @@ TEST(HorizonWatch, ANewHorizonForgetsCompactions) {
 	Watch observe;
 	Due(observe, At(0, 700, 0));
 	ASSERT_TRUE(Due(observe, At(5, 700, 5000)));
-	NoteCompaction(observe.watch, false, 5 * kMinute, kCompact);
+	NoteCompaction(observe.watch, CompactionResult::kGaveUp, 5 * kMinute, kCompact);
 	observe(At(6, 800, 6000));
 	EXPECT_EQ(observe.watch.compact_not_before_us, 0);
 	EXPECT_TRUE(Due(observe, At(11, 800, 11000)));
