@@ -22,14 +22,15 @@ SELECT pg_relation_filenode('dlq.job') AS filenode_before \gset
 SELECT pg_stat_force_next_flush();
 SELECT pg_stat_get_dead_tuples('dlq.job'::regclass) >= 20 AS dead_rows_before;
 
+-- (lock_timeout_ms => 10000 throughout: a sweeper may hold a lock on dlq.job for a moment.)
 -- More live jobs than allowed: nothing changes.
-SELECT outcome, live_rows FROM dlq._compact_jobs(max_live_rows => 10);
-SELECT outcome, live_rows FROM dlq._compact_jobs(max_live_rows => 1000, max_live_bytes => 1000);
+SELECT outcome, live_rows FROM dlq._compact_jobs(max_live_rows => 10, lock_timeout_ms => 10000);
+SELECT outcome, live_rows FROM dlq._compact_jobs(max_live_rows => 1000, max_live_bytes => 1000, lock_timeout_ms => 10000);
 SELECT pg_relation_filenode('dlq.job') = :filenode_before AS same_storage;
 
 -- Compacted: new storage, the same jobs, every column the same.
 SELECT outcome, live_rows, bytes_before >= bytes_after AS not_larger
-  FROM dlq._compact_jobs(max_live_rows => 1000);
+  FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 10000);
 SELECT pg_relation_filenode('dlq.job') <> :filenode_before AS new_storage;
 SELECT count(*) AS missing FROM (SELECT * FROM before EXCEPT ALL SELECT * FROM dlq.job) AS d;
 SELECT count(*) AS extra FROM (SELECT * FROM dlq.job EXCEPT ALL SELECT * FROM before) AS d;
@@ -49,22 +50,22 @@ SELECT array_agg(job_id ORDER BY job_id) = (SELECT array_agg(id ORDER BY id) FRO
 SELECT attempt, last_error, first_failed_at IS NOT NULL AS failed_before FROM dlq.job WHERE id = :failed_id;
 
 -- Compacting again (nothing dead) and an empty table.
-SELECT outcome, live_rows FROM dlq._compact_jobs(max_live_rows => 1000);
+SELECT outcome, live_rows FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 10000);
 CREATE TEMP TABLE kept AS SELECT * FROM dlq.job;
 DELETE FROM dlq.job;
-SELECT outcome, live_rows FROM dlq._compact_jobs(max_live_rows => 0);
+SELECT outcome, live_rows FROM dlq._compact_jobs(max_live_rows => 0, lock_timeout_ms => 10000);
 INSERT INTO dlq.job SELECT * FROM kept;
 
 -- A column added later keeps its default in the copies.
 ALTER TABLE dlq.job ADD COLUMN note text DEFAULT 'from the catalog';
-SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000);
+SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 10000);
 SELECT count(*) FILTER (WHERE note = 'from the catalog') = count(*) AS defaults_kept FROM dlq.job;
 ALTER TABLE dlq.job DROP COLUMN note;
 
 -- Inside a transaction that rolls back, the old storage stays.
 SELECT pg_relation_filenode('dlq.job') AS filenode_before \gset
 BEGIN;
-SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000);
+SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 10000);
 ROLLBACK;
 SELECT pg_relation_filenode('dlq.job') = :filenode_before AS same_storage, count(*) = (SELECT count(*) FROM kept) AS same_jobs
   FROM dlq.job;
@@ -72,10 +73,10 @@ SELECT pg_relation_filenode('dlq.job') = :filenode_before AS same_storage, count
 -- Not compacted when TRUNCATE and a copy would bypass something on dlq.job.
 CREATE FUNCTION pg_temp.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
 CREATE TRIGGER audit AFTER DELETE ON dlq.job FOR EACH ROW EXECUTE FUNCTION pg_temp.audit();
-SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000);
+SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 10000);
 DROP TRIGGER audit ON dlq.job;
 CREATE TABLE job_ref (job_id bigint REFERENCES dlq.job (id));
-SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000);
+SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 10000);
 DROP TABLE job_ref;
 
 -- Not compacted while another transaction has held a lock on dlq.job for a second.
@@ -88,14 +89,14 @@ SELECT dblink_connect('reader', format('host=%s port=%s dbname=%s user=%s',
 SELECT dblink_exec('reader', 'BEGIN');
 SELECT n FROM dblink('reader', 'SELECT count(*) FROM dlq.job') AS t (n bigint) WHERE n > 0;
 SELECT pg_sleep(1.1);
-SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000);
+SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 10000);
 SELECT dblink_exec('reader', 'COMMIT');
-SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000);
+SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 10000);
 
 -- A lock taken just now: waited for lock_timeout_ms, then given up; lock_timeout is as it was.
 SELECT dblink_exec('reader', 'BEGIN');
 SELECT dblink_exec('reader', 'LOCK TABLE dlq.job IN ROW EXCLUSIVE MODE');
-SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 20);
+SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 20, busy_after_ms => 600000);
 SHOW lock_timeout;
 SELECT dblink_exec('reader', 'COMMIT');
 SELECT dblink_disconnect('reader');
@@ -104,6 +105,7 @@ SELECT dblink_disconnect('reader');
 SELECT * FROM dlq._compact_jobs(max_live_rows => -1);
 SELECT * FROM dlq._compact_jobs(max_live_rows => 10, lock_timeout_ms => 0);
 SELECT * FROM dlq._compact_jobs(max_live_rows => NULL);
+SELECT * FROM dlq._compact_jobs(max_live_rows => 10, busy_after_ms => -1);
 SELECT dlq._rewrite_job_table(10, -1);
 -- The rewrite needs the lock that _compact_jobs takes.
 SELECT dlq._rewrite_job_table(10, 1000000);

@@ -49,14 +49,18 @@ StandaloneCopy(TupleTableSlot *slot) {
 	TupleDesc desc = slot->tts_tupleDescriptor;
 	slot_getallattrs(slot);
 	Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * desc->natts));
+	bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * desc->natts));
 	for (int i = 0; i < desc->natts; i++) {
-		values[i] = slot->tts_values[i];
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
-		if (!slot->tts_isnull[i] && attr->attlen == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(values[i])))
+		values[i] = slot->tts_values[i];
+		// A dropped column's old value is not carried over (its type may be gone), as a rewrite does.
+		nulls[i] = slot->tts_isnull[i] || attr->attisdropped;
+		if (!nulls[i] && attr->attlen == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(values[i])))
 			values[i] = PointerGetDatum(detoast_external_attr(reinterpret_cast<struct varlena *>(DatumGetPointer(values[i]))));
 	}
-	HeapTuple copy = heap_form_tuple(desc, values, slot->tts_isnull);
+	HeapTuple copy = heap_form_tuple(desc, values, nulls);
 	pfree(values);
+	pfree(nulls);
 	return copy;
 }
 

@@ -342,53 +342,87 @@ FormatHeld(int64 held_us, char *out, size_t size) {
 static char compaction_skip_logged[32] = "";
 static int64 compaction_skip_logged_for = -1; // first_seen_us of the horizon it was logged for
 
+// What one compaction did, copied out of SPI's memory: it is logged after the commit, once it has
+// happened for good.
+struct CompactionReport {
+	core::CompactionResult result;
+	char outcome[32];
+	char live_rows[32];
+	char dead_rows[32];
+	char before[32];
+	char after[32];
+	char locked_ms[32];
+	int64 held_us;
+};
+
+static void
+CopyValue(char *out, size_t size, HeapTuple row, TupleDesc desc, int column) {
+	char *value = SPI_getvalue(row, desc, column);
+	strlcpy(out, value != nullptr ? value : "?", size);
+}
+
 // Compacts dlq.job (460_compaction.sql, job_compact.cpp) in the check's transaction, which the caller
 // commits at once, releasing the lock.
-static core::CompactionResult
-CompactJobs(const char *database, int64 held_us) {
+static void
+CompactJobs(int64 held_us, CompactionReport *report) {
 	Oid type = INT4OID;
 	Datum max_live_rows = Int32GetDatum(guc_compact_max_live_rows);
 	int rc = SPI_execute_with_args("SELECT outcome, live_rows, dead_rows, pg_catalog.pg_size_pretty(bytes_before), "
-	                               "       pg_catalog.pg_size_pretty(bytes_after) "
+	                               "       pg_catalog.pg_size_pretty(bytes_after), round(locked_ms)::bigint "
 	                               "  FROM dlq._compact_jobs(max_live_rows => $1)",
 	                               1, &type, &max_live_rows, nullptr, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "dlq sweeper: compacting dlq.job failed: %s", SPI_result_code_string(rc));
 	HeapTuple row = SPI_tuptable->vals[0];
 	TupleDesc desc = SPI_tuptable->tupdesc;
-	char *outcome = SPI_getvalue(row, desc, 1);
+	CopyValue(report->outcome, sizeof(report->outcome), row, desc, 1);
+	CopyValue(report->live_rows, sizeof(report->live_rows), row, desc, 2);
+	CopyValue(report->dead_rows, sizeof(report->dead_rows), row, desc, 3);
+	CopyValue(report->before, sizeof(report->before), row, desc, 4);
+	CopyValue(report->after, sizeof(report->after), row, desc, 5);
+	CopyValue(report->locked_ms, sizeof(report->locked_ms), row, desc, 6);
+	report->held_us = held_us;
+	if (strcmp(report->outcome, "compacted") == 0)
+		report->result = core::CompactionResult::kCompacted;
+	else if (strcmp(report->outcome, "lock_timeout") == 0 || strcmp(report->outcome, "too_many_live_rows") == 0)
+		report->result = core::CompactionResult::kGaveUp;
+	else
+		report->result = core::CompactionResult::kRefused;
+}
+
+static void
+LogCompaction(const char *database, const CompactionReport &report) {
 	char held[32];
-	FormatHeld(held_us, held, sizeof(held));
-	if (strcmp(outcome, "compacted") == 0) {
+	FormatHeld(report.held_us, held, sizeof(held));
+	if (report.result == core::CompactionResult::kCompacted) {
 		ereport(LOG, (errmsg("dlq sweeper: compacted dlq.job in database \"%s\": %s live jobs copied, %s dead row "
-		                     "versions dropped, %s before and %s after",
-		                     database, SPI_getvalue(row, desc, 2), SPI_getvalue(row, desc, 3), SPI_getvalue(row, desc, 4),
-		                     SPI_getvalue(row, desc, 5)),
+		                     "versions dropped, %s before and %s after, lock held %s ms",
+		                     database, report.live_rows, report.dead_rows, report.before, report.after,
+		                     report.locked_ms),
 		              errdetail("The oldest transaction horizon has not moved for %s, so vacuum could not remove them.",
 		                        held)));
 		compaction_skip_logged[0] = '\0';
-		return core::CompactionResult::kCompacted;
+		return;
 	}
-	bool gave_up = strcmp(outcome, "lock_timeout") == 0 || strcmp(outcome, "too_many_live_rows") == 0;
-	if (compaction_skip_logged_for != horizon_watch.first_seen_us || strcmp(compaction_skip_logged, outcome) != 0) {
-		const char *why = strcmp(outcome, "busy") == 0 ? "a transaction has held a lock on dlq.job for a while"
-		                  : strcmp(outcome, "lock_timeout") == 0
-		                      ? "the lock on dlq.job was not granted in time"
-		                  : strcmp(outcome, "too_many_live_rows") == 0
-		                      ? "it holds more live jobs than dlq.compact_max_live_rows (or more than 64 MB of them)"
-		                      : "a user trigger, rule, publication or foreign key is on dlq.job";
-		char again[48];
-		if (gave_up)
-			snprintf(again, sizeof(again), "in %d s", static_cast<int>(kCompactRetryAfterUs / USECS_PER_SEC));
-		else
-			strlcpy(again, "next pass", sizeof(again));
-		ereport(LOG, (errmsg("dlq sweeper: did not compact dlq.job in database \"%s\": %s (%s)", database, why, outcome),
-		              errdetail("The oldest transaction horizon has not moved for %s. The sweeper tries again %s.", held,
-		                        again)));
-		strlcpy(compaction_skip_logged, outcome, sizeof(compaction_skip_logged));
-		compaction_skip_logged_for = horizon_watch.first_seen_us;
-	}
-	return gave_up ? core::CompactionResult::kGaveUp : core::CompactionResult::kRefused;
+	if (compaction_skip_logged_for == horizon_watch.first_seen_us && strcmp(compaction_skip_logged, report.outcome) == 0)
+		return;
+	const char *outcome = report.outcome;
+	const char *why = strcmp(outcome, "busy") == 0 ? "a transaction has held a lock on dlq.job for a while"
+	                  : strcmp(outcome, "lock_timeout") == 0
+	                      ? "the lock on dlq.job was not granted in time"
+	                  : strcmp(outcome, "too_many_live_rows") == 0
+	                      ? "it holds more live jobs than dlq.compact_max_live_rows (or more than 64 MB of them)"
+	                      : "a user trigger, rule, publication or foreign key is on dlq.job";
+	char again[48];
+	if (report.result == core::CompactionResult::kGaveUp)
+		snprintf(again, sizeof(again), "in %d s", static_cast<int>(kCompactRetryAfterUs / USECS_PER_SEC));
+	else
+		strlcpy(again, "next pass", sizeof(again));
+	ereport(LOG, (errmsg("dlq sweeper: did not compact dlq.job in database \"%s\": %s (%s)", database, why, outcome),
+	              errdetail("The oldest transaction horizon has not moved for %s. The sweeper tries again %s.", held,
+	                        again)));
+	strlcpy(compaction_skip_logged, outcome, sizeof(compaction_skip_logged));
+	compaction_skip_logged_for = horizon_watch.first_seen_us;
 }
 
 static void
@@ -397,7 +431,9 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 		horizon_watch = core::HorizonWatch{}; // turned on again later, it starts afresh
 		return;
 	}
-	volatile bool compacted = false;
+	static CompactionReport report; // static: set in PG_TRY, read after it
+	volatile bool compaction_tried = false;
+	volatile bool committed = false;
 	MemoryContext old = MemoryContextSwitchTo(loop_cxt);
 	PG_TRY();
 	{
@@ -447,26 +483,37 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 				         errhint("%s See SELECT * FROM dlq.vacuum_blockers.",
 				                 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3))));
 			}
-			core::CompactionPolicy compaction = {guc_compact_dead_rows, kCompactRetryAfterUs};
-			if (core::CompactionDue(horizon_watch, seen.now_us, held_us, added_dead_rows, compaction) &&
+			core::CompactionPolicy due = {guc_compact_dead_rows, kCompactRetryAfterUs};
+			if (core::CompactionDue(horizon_watch, seen.now_us, held_us, added_dead_rows, due) &&
 			    DlqFunctionExists("_compact_jobs")) {
-				core::CompactionResult result = CompactJobs(database, held_us);
-				compacted = result == core::CompactionResult::kCompacted;
-				core::NoteCompaction(horizon_watch, result, seen.now_us, compaction);
+				compaction_tried = true;
+				CompactJobs(held_us, &report);
 			}
 		}
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		committed = true;
 	}
 	PG_CATCH();
 	{
 		LogAndAbort(loop_cxt);
 	}
 	PG_END_TRY();
-	// The truncation reset dlq.job's statistics: published now, the next check counts from there.
-	if (compacted)
-		pgstat_report_stat(true);
+	if (compaction_tried) {
+		core::CompactionPolicy compaction = {guc_compact_dead_rows, kCompactRetryAfterUs};
+		if (committed) {
+			LogCompaction(database, report);
+			core::NoteCompaction(horizon_watch, report.result, GetCurrentTimestamp(), compaction);
+			// The truncation reset dlq.job's statistics: published now, the next check counts from there.
+			if (report.result == core::CompactionResult::kCompacted)
+				pgstat_report_stat(true);
+		} else {
+			// The error is logged; a compaction that failed (a deadlock, an error in the copy) waits like one
+			// that gave up, so it does not repeat every pass.
+			core::NoteCompaction(horizon_watch, core::CompactionResult::kGaveUp, GetCurrentTimestamp(), compaction);
+		}
+	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(loop_cxt);
 }

@@ -10,30 +10,36 @@ LANGUAGE C STRICT VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dlq_rewrite_job_table';
 
--- Outcomes: compacted; busy (a transaction that has held a lock on dlq.job for a second or more, or a
--- prepared one, would make the wait long); lock_timeout (the lock was not granted within
--- lock_timeout_ms); too_many_live_rows (more than max_live_rows, or more than max_live_bytes); not_plain
--- (a user trigger, rule, publication or foreign key on dlq.job, which TRUNCATE and a copy would not
--- honour as the jobs' own writes did). Only compacted changes anything.
+-- Outcomes: compacted; busy (a transaction that has held a lock on dlq.job, one of its indexes or its
+-- TOAST table for busy_after_ms or more, or a prepared one, would make the wait long); lock_timeout
+-- (the locks were not granted within lock_timeout_ms); too_many_live_rows (more than max_live_rows,
+-- or more than max_live_bytes); not_plain (a user trigger, rule, publication or foreign key on
+-- dlq.job, which TRUNCATE and a copy would not honour as the jobs' own writes did). Only compacted
+-- changes anything. locked_ms: from the lock on dlq.job to the end of the copy (the lock lasts until
+-- the caller's transaction ends).
 CREATE FUNCTION dlq._compact_jobs(
 	max_live_rows integer,
 	lock_timeout_ms integer DEFAULT 100,
 	max_live_bytes bigint DEFAULT 64 * 1024 * 1024,
-	OUT outcome text, OUT live_rows bigint, OUT dead_rows bigint, OUT bytes_before bigint, OUT bytes_after bigint)
+	busy_after_ms integer DEFAULT 1000,
+	OUT outcome text, OUT live_rows bigint, OUT dead_rows bigint, OUT bytes_before bigint, OUT bytes_after bigint,
+	OUT locked_ms double precision)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	job CONSTANT regclass := 'dlq.job'::regclass;
+	relations oid[];
 	previous_lock_timeout text;
+	locked_at timestamptz;
 BEGIN
 	IF max_live_rows IS NULL OR max_live_rows < 0 OR lock_timeout_ms IS NULL OR lock_timeout_ms < 1
-	   OR max_live_bytes IS NULL OR max_live_bytes < 0 THEN
-		RAISE EXCEPTION 'max_live_rows and max_live_bytes must be at least 0 and lock_timeout_ms at least 1'
+	   OR max_live_bytes IS NULL OR max_live_bytes < 0 OR busy_after_ms IS NULL OR busy_after_ms < 0 THEN
+		RAISE EXCEPTION 'max_live_rows, max_live_bytes and busy_after_ms must be at least 0 and lock_timeout_ms at least 1'
 			USING ERRCODE = 'invalid_parameter_value',
-			      DETAIL = format('max_live_rows was %s, max_live_bytes %s, lock_timeout_ms %s.',
+			      DETAIL = format('max_live_rows was %s, max_live_bytes %s, busy_after_ms %s, lock_timeout_ms %s.',
 			                      coalesce(max_live_rows::text, 'null'), coalesce(max_live_bytes::text, 'null'),
-			                      coalesce(lock_timeout_ms::text, 'null'));
+			                      coalesce(busy_after_ms::text, 'null'), coalesce(lock_timeout_ms::text, 'null'));
 	END IF;
 	dead_rows := pg_stat_get_dead_tuples(job);
 	bytes_before := pg_total_relation_size(job);
@@ -44,23 +50,43 @@ BEGIN
 		outcome := 'not_plain';
 		RETURN;
 	END IF;
-	-- Waiting for the lock queues every worker behind it: worth it only for locks held briefly. A
-	-- prepared transaction's lock has no pid. The activity is read afresh (a transaction caches it on
-	-- first read), after the locks: a lock whose transaction has ended since has no xact_start, or a
-	-- newer one.
+	-- TRUNCATE locks the table, its indexes, its TOAST table and that table's index.
+	relations := ARRAY(SELECT job::oid
+	                   UNION ALL SELECT indexrelid FROM pg_index WHERE indrelid = job
+	                   UNION ALL SELECT reltoastrelid FROM pg_class WHERE oid = job AND reltoastrelid <> 0
+	                   UNION ALL SELECT i.indexrelid FROM pg_class AS c JOIN pg_index AS i ON i.indrelid = c.reltoastrelid
+	                              WHERE c.oid = job);
+	-- The activity is read afresh (a transaction caches it on first read), after the locks: a lock whose
+	-- transaction has ended since has no xact_start, or a newer one.
 	PERFORM pg_stat_clear_snapshot();
+	-- An autovacuum of dlq.job removes nothing while the horizon is held; a lock request would cancel it
+	-- after deadlock_timeout, with every worker queued behind: cancel it now (not one that prevents
+	-- wraparound, which nothing cancels).
+	PERFORM pg_cancel_backend(a.pid)
+	   FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+	  WHERE l.locktype = 'relation' AND l.relation = ANY (relations) AND l.database = a.datid
+	    AND a.datname = current_database() AND a.backend_type = 'autovacuum worker'
+	    AND a.query NOT LIKE '%to prevent wraparound%';
+	-- Waiting for the lock queues every worker behind it: worth it only for locks held briefly. A
+	-- prepared transaction's lock has no pid.
 	IF EXISTS (SELECT FROM pg_locks AS l LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid
-	            WHERE l.locktype = 'relation' AND l.relation = job
+	            WHERE l.locktype = 'relation' AND l.relation = ANY (relations)
 	              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 	              AND l.pid IS DISTINCT FROM pg_backend_pid()
-	              AND (l.pid IS NULL OR a.xact_start < clock_timestamp() - interval '1 second')) THEN
+	              AND (a.backend_type = 'autovacuum worker' AND a.query NOT LIKE '%to prevent wraparound%') IS NOT TRUE
+	              AND (l.pid IS NULL
+	                   OR a.xact_start < clock_timestamp() - busy_after_ms * interval '1 millisecond')) THEN
 		outcome := 'busy';
 		RETURN;
 	END IF;
+	-- lock_timeout bounds the wait for every lock taken here, TRUNCATE's included.
 	previous_lock_timeout := current_setting('lock_timeout');
 	PERFORM set_config('lock_timeout', lock_timeout_ms || 'ms', true);
 	BEGIN
 		LOCK TABLE dlq.job IN ACCESS EXCLUSIVE MODE;
+		locked_at := clock_timestamp();
+		live_rows := dlq._rewrite_job_table(max_live_rows, max_live_bytes);
+		locked_ms := extract(epoch FROM clock_timestamp() - locked_at) * 1000;
 	EXCEPTION WHEN lock_not_available THEN
 		outcome := 'lock_timeout';
 	END;
@@ -68,7 +94,6 @@ BEGIN
 	IF outcome IS NOT NULL THEN
 		RETURN;
 	END IF;
-	live_rows := dlq._rewrite_job_table(max_live_rows, max_live_bytes);
 	IF live_rows < 0 THEN
 		outcome := 'too_many_live_rows';
 		live_rows := NULL;
