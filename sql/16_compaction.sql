@@ -20,7 +20,7 @@ SELECT dlq.fail(:failed_id, 'failer', 'smtp timeout', retry_in => '1 hour');
 CREATE TEMP TABLE before AS SELECT * FROM dlq.job;
 SELECT pg_relation_filenode('dlq.job') AS filenode_before \gset
 SELECT pg_stat_force_next_flush();
-SELECT pg_stat_get_dead_tuples('dlq.job'::regclass) >= 20 AS dead_rows_before;
+SELECT pg_stat_get_dead_tuples('dlq.job'::regclass) > 0 AS dead_rows_before;
 
 -- (lock_timeout_ms => 10000 throughout: a sweeper may hold a lock on dlq.job for a moment.)
 -- More live jobs than allowed: nothing changes.
@@ -78,6 +78,9 @@ DROP TRIGGER audit ON dlq.job;
 CREATE TABLE job_ref (job_id bigint REFERENCES dlq.job (id));
 SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 10000);
 DROP TABLE job_ref;
+CREATE TABLE job_child () INHERITS (dlq.job);
+SELECT outcome FROM dlq._compact_jobs(max_live_rows => 1000, lock_timeout_ms => 10000);
+DROP TABLE job_child;
 
 -- Not compacted while another transaction has held a lock on dlq.job for a second.
 SET client_min_messages = warning;

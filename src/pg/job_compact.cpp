@@ -50,17 +50,25 @@ StandaloneCopy(TupleTableSlot *slot) {
 	slot_getallattrs(slot);
 	Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * desc->natts));
 	bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * desc->natts));
+	bool *detoasted = static_cast<bool *>(palloc0(sizeof(bool) * desc->natts));
 	for (int i = 0; i < desc->natts; i++) {
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
 		values[i] = slot->tts_values[i];
 		// A dropped column's old value is not carried over (its type may be gone), as a rewrite does.
 		nulls[i] = slot->tts_isnull[i] || attr->attisdropped;
-		if (!nulls[i] && attr->attlen == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(values[i])))
+		if (!nulls[i] && attr->attlen == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(values[i]))) {
 			values[i] = PointerGetDatum(detoast_external_attr(reinterpret_cast<struct varlena *>(DatumGetPointer(values[i]))));
+			detoasted[i] = true;
+		}
 	}
 	HeapTuple copy = heap_form_tuple(desc, values, nulls);
+	// The tuple holds its own copy: the detoasted values would otherwise stay until the end.
+	for (int i = 0; i < desc->natts; i++)
+		if (detoasted[i])
+			pfree(DatumGetPointer(values[i]));
 	pfree(values);
 	pfree(nulls);
+	pfree(detoasted);
 	return copy;
 }
 
@@ -105,7 +113,7 @@ void
 Truncate() {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "dlq: SPI_connect failed");
-	int rc = SPI_execute("TRUNCATE dlq.job", false, 0);
+	int rc = SPI_execute("TRUNCATE ONLY dlq.job", false, 0);
 	if (rc != SPI_OK_UTILITY)
 		elog(ERROR, "dlq: truncating dlq.job failed: %s", SPI_result_code_string(rc));
 	SPI_finish();

@@ -9,9 +9,9 @@
 extern "C" {
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
 #include "commands/extension.h"
 #include "nodes/value.h"
-#include "parser/parse_func.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -323,7 +323,9 @@ static core::HorizonWatch horizon_watch;
 static bool
 DlqFunctionExists(const char *name) {
 	List *qualified = list_make2(makeString(pstrdup("dlq")), makeString(pstrdup(name)));
-	return OidIsValid(LookupFuncName(qualified, -1, nullptr, true));
+	// Any argument list; never an error, not even for an overloaded name (LookupFuncName with nargs -1
+	// would raise one, and asserts argument types).
+	return FuncnameGetCandidates(qualified, -1, NIL, false, false, false, true) != nullptr;
 }
 
 static void
@@ -337,10 +339,11 @@ FormatHeld(int64 held_us, char *out, size_t size) {
 		snprintf(out, size, "%lld h", static_cast<long long>(held_s / SECS_PER_HOUR));
 }
 
-// A compaction that did not happen is logged once per outcome and horizon: the tries repeat every
-// kCompactRetryAfterUs while the cause usually lasts.
-static char compaction_skip_logged[32] = "";
-static int64 compaction_skip_logged_for = -1; // first_seen_us of the horizon it was logged for
+// A compaction that did not happen is logged once per outcome and horizon (and again after a compaction
+// that did): the tries repeat while the cause usually lasts.
+static const char *const kSkipOutcomes[] = {"busy", "lock_timeout", "too_many_live_rows", "not_plain"};
+static uint32 compaction_skips_logged = 0;     // a bit per kSkipOutcomes entry
+static int64 compaction_skips_logged_for = -1; // first_seen_us of the horizon they were logged for
 
 // What one compaction did, copied out of SPI's memory: it is logged after the commit, once it has
 // happened for good.
@@ -401,18 +404,26 @@ LogCompaction(const char *database, const CompactionReport &report) {
 		                     report.locked_ms),
 		              errdetail("The oldest transaction horizon has not moved for %s, so vacuum could not remove them.",
 		                        held)));
-		compaction_skip_logged[0] = '\0';
+		compaction_skips_logged = 0;
 		return;
 	}
-	if (compaction_skip_logged_for == horizon_watch.first_seen_us && strcmp(compaction_skip_logged, report.outcome) == 0)
-		return;
 	const char *outcome = report.outcome;
+	uint32 bit = 0;
+	for (size_t i = 0; i < lengthof(kSkipOutcomes); i++)
+		if (strcmp(outcome, kSkipOutcomes[i]) == 0)
+			bit = 1u << i;
+	if (compaction_skips_logged_for != horizon_watch.first_seen_us) {
+		compaction_skips_logged = 0;
+		compaction_skips_logged_for = horizon_watch.first_seen_us;
+	}
+	if ((compaction_skips_logged & bit) != 0)
+		return;
 	const char *why = strcmp(outcome, "busy") == 0 ? "a transaction has held a lock on dlq.job for a while"
 	                  : strcmp(outcome, "lock_timeout") == 0
 	                      ? "the lock on dlq.job was not granted in time"
 	                  : strcmp(outcome, "too_many_live_rows") == 0
 	                      ? "it holds more live jobs than dlq.compact_max_live_rows (or more than 64 MB of them)"
-	                      : "a user trigger, rule, publication or foreign key is on dlq.job";
+	                      : "a user trigger, rule, publication, foreign key or inheritance is on dlq.job";
 	char again[48];
 	if (report.result == core::CompactionResult::kGaveUp)
 		snprintf(again, sizeof(again), "in %d s", static_cast<int>(kCompactRetryAfterUs / USECS_PER_SEC));
@@ -421,8 +432,7 @@ LogCompaction(const char *database, const CompactionReport &report) {
 	ereport(LOG, (errmsg("dlq sweeper: did not compact dlq.job in database \"%s\": %s (%s)", database, why, outcome),
 	              errdetail("The oldest transaction horizon has not moved for %s. The sweeper tries again %s.", held,
 	                        again)));
-	strlcpy(compaction_skip_logged, outcome, sizeof(compaction_skip_logged));
-	compaction_skip_logged_for = horizon_watch.first_seen_us;
+	compaction_skips_logged |= bit;
 }
 
 static void

@@ -56,10 +56,11 @@ sub finish_jobs {
 
 sub compactions_since { my ($offset) = @_; my @all = log_since($offset) =~ /$compacted/g; return @all / 2; }
 
-# Waits (at most 60 s) until the log shows more than $count compactions after $offset.
+# Waits (at most 90 s: a try that gave up pauses 60 s) until the log shows more than $count compactions
+# after $offset.
 sub wait_for_compaction {
 	my ($offset, $count) = @_;
-	for (1 .. 600) {
+	for (1 .. 900) {
 		return 1 if compactions_since($offset) > $count;
 		select(undef, undef, undef, 0.1);
 	}

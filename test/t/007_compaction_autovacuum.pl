@@ -18,6 +18,8 @@ shared_preload_libraries = 'dlq'
 dlq.enabled = off
 autovacuum = on
 autovacuum_naptime = 1
+# The lock request's own cancel of a blocking autovacuum (after deadlock_timeout) must not do the work.
+deadlock_timeout = '60s'
 });
 $node->start;
 
