@@ -53,8 +53,9 @@ for d in "$FLOOR_SYS" "$DLQ_SYS"; do
 	wait "$holder" || true
 	if [ "$name" = dlq ]; then
 		sweeper off
-		compactions=$(tail -c +"$((log_from + 1))" "$SERVER_LOG" | grep -c 'compacted dlq.job' || true)
-		skipped=$(tail -c +"$((log_from + 1))" "$SERVER_LOG" | grep -o 'did not compact dlq.job[^(]*([a-z_]*)' | sort | uniq -c | tr '\n' ';' || true)
+		hold_log=$(tail -c +"$((log_from + 1))" "$SERVER_LOG")
+		compactions=$(grep -c 'compacted dlq.job' <<<"$hold_log" || true)
+		skipped=$(grep -o 'did not compact dlq.job[^(]*([a-z_]*)' <<<"$hold_log" | sort | uniq -c | tr '\n' ';' || true)
 	fi
 	# per-bucket rates: "elapsed rate dead"
 	awk -v c0="${M0[0]}" -v b="$BUCKET" '{ printf "%s %.0f %s\n", $1, ($2 - c0) / b, $3; c0 = $2 }' \

@@ -339,9 +339,22 @@ FormatHeld(int64 held_us, char *out, size_t size) {
 		snprintf(out, size, "%lld h", static_cast<long long>(held_s / SECS_PER_HOUR));
 }
 
-// A compaction that did not happen is logged once per outcome and horizon (and again after a compaction
-// that did): the tries repeat while the cause usually lasts.
-static const char *const kSkipOutcomes[] = {"busy", "lock_timeout", "too_many_live_rows", "not_plain"};
+// The outcomes of dlq._compact_jobs other than 'compacted': when the sweeper tries again, and why, for
+// the log. Each is logged once per horizon (and again after a compaction that did happen): the tries
+// repeat while the cause usually lasts.
+struct SkipOutcome {
+	const char *name;
+	core::CompactionResult result;
+	const char *why;
+};
+static const SkipOutcome kSkipOutcomes[] = {
+    {"busy", core::CompactionResult::kRefused, "a transaction has held a lock on dlq.job for a while"},
+    {"lock_timeout", core::CompactionResult::kGaveUp, "the lock on dlq.job was not granted in time"},
+    {"too_many_live_rows", core::CompactionResult::kGaveUp,
+     "it holds more live jobs than dlq.compact_max_live_rows (or more than 64 MB of them)"},
+    {"not_plain", core::CompactionResult::kRefused,
+     "a user trigger, rule, publication, foreign key or inheritance is on dlq.job"},
+};
 static uint32 compaction_skips_logged = 0;     // a bit per kSkipOutcomes entry
 static int64 compaction_skips_logged_for = -1; // first_seen_us of the horizon they were logged for
 
@@ -349,7 +362,7 @@ static int64 compaction_skips_logged_for = -1; // first_seen_us of the horizon t
 // happened for good.
 struct CompactionReport {
 	core::CompactionResult result;
-	char outcome[32];
+	int skip; // index in kSkipOutcomes; -1 when compacted
 	char live_rows[32];
 	char dead_rows[32];
 	char before[32];
@@ -378,26 +391,32 @@ CompactJobs(int64 held_us, CompactionReport *report) {
 		elog(ERROR, "dlq sweeper: compacting dlq.job failed: %s", SPI_result_code_string(rc));
 	HeapTuple row = SPI_tuptable->vals[0];
 	TupleDesc desc = SPI_tuptable->tupdesc;
-	CopyValue(report->outcome, sizeof(report->outcome), row, desc, 1);
+	char outcome[32];
+	CopyValue(outcome, sizeof(outcome), row, desc, 1);
 	CopyValue(report->live_rows, sizeof(report->live_rows), row, desc, 2);
 	CopyValue(report->dead_rows, sizeof(report->dead_rows), row, desc, 3);
 	CopyValue(report->before, sizeof(report->before), row, desc, 4);
 	CopyValue(report->after, sizeof(report->after), row, desc, 5);
 	CopyValue(report->locked_ms, sizeof(report->locked_ms), row, desc, 6);
 	report->held_us = held_us;
-	if (strcmp(report->outcome, "compacted") == 0)
-		report->result = core::CompactionResult::kCompacted;
-	else if (strcmp(report->outcome, "lock_timeout") == 0 || strcmp(report->outcome, "too_many_live_rows") == 0)
-		report->result = core::CompactionResult::kGaveUp;
-	else
-		report->result = core::CompactionResult::kRefused;
+	report->result = core::CompactionResult::kCompacted;
+	report->skip = -1;
+	if (strcmp(outcome, "compacted") == 0)
+		return;
+	for (int i = 0; i < static_cast<int>(lengthof(kSkipOutcomes)); i++)
+		if (strcmp(outcome, kSkipOutcomes[i].name) == 0) {
+			report->result = kSkipOutcomes[i].result;
+			report->skip = i;
+			return;
+		}
+	elog(ERROR, "dlq sweeper: dlq._compact_jobs returned an unknown outcome \"%s\"", outcome);
 }
 
 static void
 LogCompaction(const char *database, const CompactionReport &report) {
 	char held[32];
 	FormatHeld(report.held_us, held, sizeof(held));
-	if (report.result == core::CompactionResult::kCompacted) {
+	if (report.skip < 0) {
 		ereport(LOG, (errmsg("dlq sweeper: compacted dlq.job in database \"%s\": %s live jobs copied, %s dead row "
 		                     "versions dropped, %s before and %s after, lock held %s ms",
 		                     database, report.live_rows, report.dead_rows, report.before, report.after,
@@ -407,29 +426,21 @@ LogCompaction(const char *database, const CompactionReport &report) {
 		compaction_skips_logged = 0;
 		return;
 	}
-	const char *outcome = report.outcome;
-	uint32 bit = 0;
-	for (size_t i = 0; i < lengthof(kSkipOutcomes); i++)
-		if (strcmp(outcome, kSkipOutcomes[i]) == 0)
-			bit = 1u << i;
 	if (compaction_skips_logged_for != horizon_watch.first_seen_us) {
 		compaction_skips_logged = 0;
 		compaction_skips_logged_for = horizon_watch.first_seen_us;
 	}
+	uint32 bit = 1u << report.skip;
 	if ((compaction_skips_logged & bit) != 0)
 		return;
-	const char *why = strcmp(outcome, "busy") == 0 ? "a transaction has held a lock on dlq.job for a while"
-	                  : strcmp(outcome, "lock_timeout") == 0
-	                      ? "the lock on dlq.job was not granted in time"
-	                  : strcmp(outcome, "too_many_live_rows") == 0
-	                      ? "it holds more live jobs than dlq.compact_max_live_rows (or more than 64 MB of them)"
-	                      : "a user trigger, rule, publication, foreign key or inheritance is on dlq.job";
+	const SkipOutcome &skip = kSkipOutcomes[report.skip];
 	char again[48];
-	if (report.result == core::CompactionResult::kGaveUp)
+	if (skip.result == core::CompactionResult::kGaveUp)
 		snprintf(again, sizeof(again), "in %d s", static_cast<int>(kCompactRetryAfterUs / USECS_PER_SEC));
 	else
 		strlcpy(again, "next pass", sizeof(again));
-	ereport(LOG, (errmsg("dlq sweeper: did not compact dlq.job in database \"%s\": %s (%s)", database, why, outcome),
+	ereport(LOG, (errmsg("dlq sweeper: did not compact dlq.job in database \"%s\": %s (%s)", database, skip.why,
+	                     skip.name),
 	              errdetail("The oldest transaction horizon has not moved for %s. The sweeper tries again %s.", held,
 	                        again)));
 	compaction_skips_logged |= bit;
@@ -441,6 +452,7 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 		horizon_watch = core::HorizonWatch{}; // turned on again later, it starts afresh
 		return;
 	}
+	const core::CompactionPolicy compaction = {guc_compact_dead_rows, kCompactRetryAfterUs};
 	static CompactionReport report; // static: set in PG_TRY, read after it
 	volatile bool compaction_tried = false;
 	volatile bool committed = false;
@@ -493,8 +505,7 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 				         errhint("%s See SELECT * FROM dlq.vacuum_blockers.",
 				                 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3))));
 			}
-			core::CompactionPolicy due = {guc_compact_dead_rows, kCompactRetryAfterUs};
-			if (core::CompactionDue(horizon_watch, seen.now_us, held_us, added_dead_rows, due) &&
+			if (core::CompactionDue(horizon_watch, seen.now_us, held_us, added_dead_rows, compaction) &&
 			    DlqFunctionExists("_compact_jobs")) {
 				compaction_tried = true;
 				CompactJobs(held_us, &report);
@@ -511,7 +522,6 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 	}
 	PG_END_TRY();
 	if (compaction_tried) {
-		core::CompactionPolicy compaction = {guc_compact_dead_rows, kCompactRetryAfterUs};
 		if (committed) {
 			LogCompaction(database, report);
 			core::NoteCompaction(horizon_watch, report.result, GetCurrentTimestamp(), compaction);
