@@ -3,7 +3,8 @@
 # machine's drift hits every variant alike. Builds live in $PB_ROOT/builds/<name>; switching builds
 # installs the library by rename (never overwrite a mapped dlq.so in place) and restarts the cluster.
 #   bash bench/ab.sh build NAME [COMMIT]          build COMMIT (default HEAD) as NAME
-#   bash bench/ab.sh cycle N SECS BATCH VARIANT... closed loop, 4 clients: jobs/s and WAL B/job per run
+#   bash bench/ab.sh cycle N SECS BATCH VARIANT... closed loop, 4 clients: jobs/s, WAL B/job, queue table MB
+#                                                 and dead tuples after, per run
 #   bash bench/ab.sh cpu N TX BATCH VARIANT...     server CPU µs per completed job (TX transactions/client)
 #   bash bench/ab.sh drain N SECS VARIANT...       200,000 due jobs, then N windows of claim 1 + complete
 #   bash bench/ab.sh fail N SECS VARIANT...        failure path (workloads/sql/fail_cycle.sql), 4 clients:
@@ -50,16 +51,17 @@ build)
 	;;
 cycle|cpu)
 	n=$1 amount=$2 batch=$3; shift 3
-	declare -A result wal
+	declare -A result wal size dead
 	for _ in $(seq "$n"); do for v in "$@"; do
 		use_variant "$v"; reset_sys "$sys" >/dev/null 2>&1; pb_psql -c checkpoint >/dev/null
 		script=$(cycle_script "$sys" "$batch")
 		if [ "$cmd" = cycle ]; then
 			read -r c0 _ _ l0 _ < <(snap "$sys")
 			tps=$(pgb "$sys" 4 "$amount" "$script" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-			read -r c1 _ _ l1 _ < <(snap "$sys")
+			read -r c1 b1 d1 l1 _ < <(snap "$sys")
 			r=$(calc "round($tps * $batch)")
 			wal[$v]="${wal[$v]:-} $(pb_val "SELECT round(pg_wal_lsn_diff('$l1', '$l0') / greatest($c1 - $c0, 1))")"
+			size[$v]="${size[$v]:-} $(calc "round($b1 / 1048576, 1)")" dead[$v]="${dead[$v]:-} $d1"
 		else
 			t0=$(cluster_cpu_ticks)
 			PGOPTIONS="$(conf "$sys" CONSUMER_PGOPTIONS)" pgbench -n -M prepared -c 4 -j 2 -t "$amount" -D drain=0 \
@@ -72,7 +74,7 @@ cycle|cpu)
 	unit=$([ "$cmd" = cycle ] && echo "jobs/s" || echo "CPU µs/job")
 	for v in "$@"; do
 		line="$v: $unit [${result[$v]} ] median $(echo "${result[$v]}" | median)"
-		[ "$cmd" = cpu ] || line="$line; WAL B/job [${wal[$v]} ] median $(echo "${wal[$v]}" | median)"
+		[ "$cmd" = cpu ] || line="$line; WAL B/job [${wal[$v]} ] median $(echo "${wal[$v]}" | median); queue table MB after [${size[$v]} ]; dead tuples after [${dead[$v]} ]"
 		echo "$line"
 	done
 	;;

@@ -2,6 +2,8 @@
 // are formed here and written with heap_insert (one job) or heap_multi_insert (a batch: one WAL record
 // per page rather than per job), then their index entries by the executor's own routine. As a SQL
 // statement, an INSERT cost a nested executor start-up per call, more than the writes themselves.
+// Around a write, the pages earlier writes left are pruned once their jobs are done and offered to it
+// through the free space map (job_page_reuse.hpp), so that the table does not grow while jobs churn.
 //
 // What the executor would do besides, and how it is kept:
 //  - the job_written trigger notes writes from outside the API for the claim hints; these writes are the
@@ -17,6 +19,7 @@
 // Plain C style like the fmgr entry points (guard.hpp): only PODs and Datums live across PostgreSQL calls.
 #include "core/claim_hint.hpp"
 #include "pg/claim_hint.hpp"
+#include "pg/job_page_reuse.hpp"
 #include "pg/job_relations.hpp"
 #include "pg/job_store.hpp"
 
@@ -293,7 +296,12 @@ constexpr int kChunk = 100;
 // Runs in the chunk's memory context; the index inserter's state outlives it, in `call_context`.
 void
 WriteChunk(Insert *insert, MemoryContext call_context, TupleTableSlot **slots, int count) {
+	BlockNumber tried_first = ReuseLeftPages(insert->rel);
 	heap_multi_insert(insert->rel, slots, count, insert->command, 0, nullptr); // sets each slot's tts_tid
+	BlockNumber written[kChunk];
+	for (int i = 0; i < count; i++)
+		written[i] = ItemPointerGetBlockNumber(&slots[i]->tts_tid);
+	NoteLeftPages(insert->rel, tried_first, written, count);
 	MemoryContext chunk_context = MemoryContextSwitchTo(call_context);
 	for (int i = 0; i < count; i++)
 		InsertIndexEntries(&insert->inserter, insert->rel, slots[i]);
@@ -323,7 +331,10 @@ InsertJobDirectly(const Datum *values, const char *nulls, int64 *id) {
 	job.actor = values[kNewActor];
 	job.actor_is_null = nulls[kNewActor] == 'n';
 	HeapTuple tuple = FormJob(&insert, job, id);
+	BlockNumber tried_first = ReuseLeftPages(insert.rel);
 	heap_insert(insert.rel, tuple, insert.command, 0, nullptr); // sets tuple->t_self
+	BlockNumber written = ItemPointerGetBlockNumber(&tuple->t_self);
+	NoteLeftPages(insert.rel, tried_first, &written, 1);
 	InsertIndexEntriesOf(&insert.inserter, insert.rel, tuple);
 	heap_freetuple(tuple);
 	EndInsert(&insert);
