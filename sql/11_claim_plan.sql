@@ -103,3 +103,35 @@ SELECT pg_sleep(0.05);
 SELECT result, pkey <= 10 AS pkey_few, claim_blocks < 200 AS claim_blocks_few
   FROM pg_temp.entries_read($$SELECT string_agg(outcome || ' ' || count, ', ' ORDER BY outcome) FROM dlq.sweep()$$);
 DROP EXTENSION dlq CASCADE;
+
+-- A queue vacuumed while empty: VACUUM truncates dlq.job to no page, and the statistics then say it is
+-- empty for sure. The statements of heartbeat, complete and complete_many are planned in that state (the
+-- extension was just created) and kept for the session; as jobs arrive they must still probe the primary
+-- key, not scan the table (a kept sequential scan read every job on each completion).
+CREATE EXTENSION dlq;
+SELECT dlq.create_queue('vacuumed');
+VACUUM dlq.job;
+SELECT relpages, reltuples FROM pg_class WHERE oid = 'dlq.job'::regclass;
+SELECT dlq.enqueue('vacuumed', 'k') AS first \gset
+SELECT count(*) FROM dlq.claim('vacuumed', 'w4');
+SELECT dlq.heartbeat(:first, 'w4'), dlq.complete(:first, 'w4'), dlq.complete_many(ARRAY[:first], 'w4');
+SELECT count(*) FROM dlq.enqueue_many('vacuumed', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
+                                                     FROM generate_series(1, 2000)));
+-- Sequential scans of dlq.job and its rows read by one call (statistics of this transaction).
+CREATE FUNCTION pg_temp.table_read(call text, OUT result text, OUT seq_scans bigint, OUT rows_read bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	scans0 bigint := pg_stat_get_xact_numscans('dlq.job'::regclass);
+	rows0 bigint := pg_stat_get_xact_tuples_returned('dlq.job'::regclass);
+BEGIN
+	EXECUTE call INTO result;
+	seq_scans := pg_stat_get_xact_numscans('dlq.job'::regclass) - scans0;
+	rows_read := pg_stat_get_xact_tuples_returned('dlq.job'::regclass) - rows0;
+END
+$$;
+SELECT array_agg(job_id ORDER BY job_id) AS ids FROM dlq.claim('vacuumed', 'w4', 3) \gset
+SELECT result, seq_scans, rows_read FROM pg_temp.table_read(format($$SELECT dlq.heartbeat(%s, 'w4')$$, (:'ids'::bigint[])[1]));
+SELECT result, seq_scans, rows_read FROM pg_temp.table_read(format($$SELECT dlq.complete(%s, 'w4')$$, (:'ids'::bigint[])[1]));
+SELECT result, seq_scans, rows_read
+  FROM pg_temp.table_read(format($$SELECT dlq.complete_many(%L, 'w4')$$, (:'ids'::bigint[])[2:3]));
+DROP EXTENSION dlq CASCADE;

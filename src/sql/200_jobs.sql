@@ -35,10 +35,17 @@ AS 'MODULE_PATHNAME', 'dlq_claim';
 COMMENT ON FUNCTION dlq.claim(text, text, integer, interval) IS
 	'lease up to batch available jobs to a worker (SKIP LOCKED); each claim counts an attempt';
 
+-- heartbeat, complete and complete_many find the job by id, and are pinned to the primary key like fail:
+-- their statements are planned once per session and kept, and a plan made while dlq.job was empty
+-- after a vacuum (which truncates it to no page: the statistics then say it is empty for sure) is a
+-- sequential scan, kept while the table fills up again, each completion reading every job
+-- (regress 11_claim_plan).
 CREATE FUNCTION dlq.heartbeat(job_id bigint, worker text, lease interval DEFAULT NULL)
 RETURNS boolean
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
 AS 'MODULE_PATHNAME', 'dlq_heartbeat';
 COMMENT ON FUNCTION dlq.heartbeat(bigint, text, interval) IS
 	'extend the lease of a running job; false when the worker does not hold it';
@@ -47,6 +54,8 @@ CREATE FUNCTION dlq.complete(job_id bigint, worker text)
 RETURNS boolean
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
 AS 'MODULE_PATHNAME', 'dlq_complete';
 COMMENT ON FUNCTION dlq.complete(bigint, text) IS
 	'finish a running job; false when the worker does not hold its lease';
@@ -55,6 +64,8 @@ CREATE FUNCTION dlq.complete_many(job_ids bigint[], worker text)
 RETURNS integer
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
 AS 'MODULE_PATHNAME', 'dlq_complete_many';
 COMMENT ON FUNCTION dlq.complete_many(bigint[], text) IS
 	'finish several running jobs; returns how many this worker held';
