@@ -53,7 +53,7 @@ cycle|cpu)
 	n=$1 amount=$2 batch=$3; shift 3
 	declare -A result wal size dead
 	for _ in $(seq "$n"); do for v in "$@"; do
-		use_variant "$v"; reset_sys "$sys" >/dev/null 2>&1; pb_psql -c checkpoint >/dev/null
+		use_variant "$v"; reset_sys "$sys" >/dev/null 2>&1; settle
 		script=$(cycle_script "$sys" "$batch")
 		if [ "$cmd" = cycle ]; then
 			read -r c0 _ _ l0 _ < <(snap "$sys")
@@ -101,7 +101,7 @@ fail)
 	for _ in $(seq "$n"); do for v in "$@"; do
 		[ "$v" = floor ] && { echo "the floor has no failure path" >&2; exit 2; }
 		use_variant "$v"; reset_sys "$DLQ_SYS" >/dev/null 2>&1
-		pb_val "SELECT dlq.create_queue('fail', max_attempts => 3)" >/dev/null; pb_val CHECKPOINT >/dev/null
+		pb_val "SELECT dlq.create_queue('fail', max_attempts => 3)" >/dev/null; settle
 		l0=$(pb_val "SELECT pg_current_wal_insert_lsn()"); t0=$(cluster_cpu_ticks)
 		pgb "$DLQ_SYS" 4 "$secs" "$SQL/fail_cycle.sql" >/dev/null 2>&1
 		sleep 1; t1=$(cluster_cpu_ticks)

@@ -37,6 +37,13 @@ log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 conf() { ( . "$1/system.conf"; eval "echo \${$2:-${3:-}}" ); }   # system folder, key, default
 qtable() { [ "$(conf "$1" NAME)" = dlq ] && echo dlq.job || echo jobs; }
 reset_sys() { pb_psql -f "$1/reset.sql" >/dev/null; }
+# Before a measurement: VACUUM the whole bench database, then CHECKPOINT. The window's WAL is the
+# cluster's, so an autovacuum of tables a system measured before left full of dead rows (or of the
+# catalogs a reset churned) would otherwise run inside it and count against the system measured:
+# 60-150 B per W1c job in the peer harness's rounds, where this cannot be done
+# (bench/results/2026-11-24-2cpu-docker-wal-attribution.md).
+# SETTLE_VACUUM=0 leaves the VACUUM out (a comparison of builds that must not see a vacuumed empty table).
+settle() { [ "${SETTLE_VACUUM:-1}" = 0 ] || pb_val "VACUUM" >/dev/null; pb_val "CHECKPOINT" >/dev/null; }
 now() { date +%s.%N; }
 calc() { python3 -c "print($1)"; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }  # of numbers on stdin

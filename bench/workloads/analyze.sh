@@ -34,7 +34,7 @@ for BATCH in $BATCHES; do
 	echo "|---|---|---|---|"
 	summary=""
 	for d in "$FLOOR_SYS" "$DLQ_SYS"; do
-		reset_sys "$d"; pb_val "CHECKPOINT" >/dev/null
+		reset_sys "$d"; settle
 		run "$d" "fresh queue"; before=$(cat "$WORK/analyze-rate")
 		table=$(qtable "$d")
 		pb_val "DELETE FROM $table" >/dev/null; pb_val "ANALYZE $table" >/dev/null

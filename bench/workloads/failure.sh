@@ -10,14 +10,14 @@ set -euo pipefail
 echo "### Failure path: every job fails until dead-lettered (max_attempts 3, retry_in 0)"
 echo
 md_header
-reset_sys "$DLQ_SYS"; pb_val "CHECKPOINT" >/dev/null
+reset_sys "$DLQ_SYS"; settle
 m_begin "$DLQ_SYS"
 pgb "$DLQ_SYS" 4 "$DUR" "$(cycle_script "$DLQ_SYS" 1)" > "$WORK/failure-w1c.log" 2>&1
 m_end W1c "reference: enqueue → claim → complete, 4 clients" "$DUR"
 done_rate=$M_RATE
 
 reset_sys "$DLQ_SYS"
-pb_val "SELECT dlq.create_queue('fail', max_attempts => 3)" >/dev/null; pb_val "CHECKPOINT" >/dev/null
+pb_val "SELECT dlq.create_queue('fail', max_attempts => 3)" >/dev/null; settle
 m_begin "$DLQ_SYS" "SELECT count(*) FROM dlq.dead_letter"
 pgb "$DLQ_SYS" 4 "$DUR" "$SQL/fail_cycle.sql" > "$WORK/failure.log" 2>&1
 dl_mb=$(pb_val "SELECT round(sum(pg_total_relation_size(relid))::numeric / 1048576, 1) FROM pg_partition_tree('dlq.dead_letter')")

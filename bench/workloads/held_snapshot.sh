@@ -38,7 +38,7 @@ sweeper() {  # on|off: dlq's background sweeper for this database
 SERVER_LOG=$PB_LOGS/postgres.log
 for d in "$FLOOR_SYS" "$DLQ_SYS"; do
 	name=$(conf "$d" NAME)
-	reset_sys "$d"; pb_val "CHECKPOINT" >/dev/null
+	reset_sys "$d"; settle
 	[ "$name" = dlq ] && { sweeper on; log_from=$(stat -c %s "$SERVER_LOG"); }
 	PGAPPNAME=dlqbench-hold pb_psql -v secs="$(( HOLD + 60 ))" -f "$SQL/hold_snapshot.sql" > /dev/null 2>&1 &
 	holder=$!

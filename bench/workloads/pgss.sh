@@ -20,7 +20,7 @@ echo "Cluster restarted with shared_preload_libraries = 'dlq, pg_stat_statements
 echo "(rates here carry its overhead). \`nested\` rows are the statements dlq's C functions run through SPI;"
 echo "their time is also counted in the \`top\` row of the SQL call that ran them. blocks = shared hit + read."
 for w in W1c W2c failure; do
-	reset_sys "$DLQ_SYS"; pb_val "CHECKPOINT" >/dev/null
+	reset_sys "$DLQ_SYS"; settle
 	case $w in
 		W1c) script=$(cycle_script "$DLQ_SYS" 1) what="batch 1" done_sql="" ;;
 		W2c) script=$(cycle_script "$DLQ_SYS" 100) what="batch 100" done_sql="" ;;
