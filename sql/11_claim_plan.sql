@@ -21,21 +21,25 @@ SELECT count(*) FROM dlq.job;
 ANALYZE dlq.job;
 
 -- Runs one dlq call (a claim, or a failure report) and returns what it did with the index entries
--- it read from job_pkey and from the claim index (entries that met the scan's conditions), and the
+-- it read from job_pkey and from the claim index (entries that met the scan's conditions), the
 -- claim index's blocks it visited (a scan whose condition is on the index's last column alone returns
--- few entries but visits every block).
+-- few entries but visits every block), and its sequential scans of dlq.job and the rows they returned.
 CREATE FUNCTION pg_temp.entries_read(call text, OUT result text, OUT pkey bigint, OUT claim bigint,
-                                     OUT claim_blocks bigint)
+                                     OUT claim_blocks bigint, OUT seq_scans bigint, OUT rows_read bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
 	pkey0 bigint := pg_stat_get_xact_tuples_returned('dlq.job_pkey'::regclass);
 	claim0 bigint := pg_stat_get_xact_tuples_returned('dlq.job_claim_idx'::regclass);
 	blocks0 bigint := pg_stat_get_xact_blocks_fetched('dlq.job_claim_idx'::regclass);
+	scans0 bigint := pg_stat_get_xact_numscans('dlq.job'::regclass);
+	rows0 bigint := pg_stat_get_xact_tuples_returned('dlq.job'::regclass);
 BEGIN
 	EXECUTE call INTO result;
 	pkey := pg_stat_get_xact_tuples_returned('dlq.job_pkey'::regclass) - pkey0;
 	claim := pg_stat_get_xact_tuples_returned('dlq.job_claim_idx'::regclass) - claim0;
 	claim_blocks := pg_stat_get_xact_blocks_fetched('dlq.job_claim_idx'::regclass) - blocks0;
+	seq_scans := pg_stat_get_xact_numscans('dlq.job'::regclass) - scans0;
+	rows_read := pg_stat_get_xact_tuples_returned('dlq.job'::regclass) - rows0;
 END
 $$;
 
@@ -117,21 +121,9 @@ SELECT count(*) FROM dlq.claim('vacuumed', 'w4');
 SELECT dlq.heartbeat(:first, 'w4'), dlq.complete(:first, 'w4'), dlq.complete_many(ARRAY[:first], 'w4');
 SELECT count(*) FROM dlq.enqueue_many('vacuumed', (SELECT jsonb_agg(jsonb_build_object('kind', 'k'))
                                                      FROM generate_series(1, 2000)));
--- Sequential scans of dlq.job and its rows read by one call (statistics of this transaction).
-CREATE FUNCTION pg_temp.table_read(call text, OUT result text, OUT seq_scans bigint, OUT rows_read bigint)
-LANGUAGE plpgsql AS $$
-DECLARE
-	scans0 bigint := pg_stat_get_xact_numscans('dlq.job'::regclass);
-	rows0 bigint := pg_stat_get_xact_tuples_returned('dlq.job'::regclass);
-BEGIN
-	EXECUTE call INTO result;
-	seq_scans := pg_stat_get_xact_numscans('dlq.job'::regclass) - scans0;
-	rows_read := pg_stat_get_xact_tuples_returned('dlq.job'::regclass) - rows0;
-END
-$$;
 SELECT array_agg(job_id ORDER BY job_id) AS ids FROM dlq.claim('vacuumed', 'w4', 3) \gset
-SELECT result, seq_scans, rows_read FROM pg_temp.table_read(format($$SELECT dlq.heartbeat(%s, 'w4')$$, (:'ids'::bigint[])[1]));
-SELECT result, seq_scans, rows_read FROM pg_temp.table_read(format($$SELECT dlq.complete(%s, 'w4')$$, (:'ids'::bigint[])[1]));
+SELECT result, seq_scans, rows_read FROM pg_temp.entries_read(format($$SELECT dlq.heartbeat(%s, 'w4')$$, (:'ids'::bigint[])[1]));
+SELECT result, seq_scans, rows_read FROM pg_temp.entries_read(format($$SELECT dlq.complete(%s, 'w4')$$, (:'ids'::bigint[])[1]));
 SELECT result, seq_scans, rows_read
-  FROM pg_temp.table_read(format($$SELECT dlq.complete_many(%L, 'w4')$$, (:'ids'::bigint[])[2:3]));
+  FROM pg_temp.entries_read(format($$SELECT dlq.complete_many(%L, 'w4')$$, (:'ids'::bigint[])[2:3]));
 DROP EXTENSION dlq CASCADE;
