@@ -35,11 +35,11 @@ AS 'MODULE_PATHNAME', 'dlq_claim';
 COMMENT ON FUNCTION dlq.claim(text, text, integer, interval) IS
 	'lease up to batch available jobs to a worker (SKIP LOCKED); each claim counts an attempt';
 
--- heartbeat, complete and complete_many find the job by id, and are pinned to the primary key like fail:
--- their statements are planned once per session and kept, and a plan made while dlq.job was empty
--- after a vacuum (which truncates it to no page: the statistics then say it is empty for sure) is a
--- sequential scan, kept while the table fills up again, each completion reading every job
--- (regress 11_claim_plan).
+-- heartbeat, complete, complete_many and fail find jobs by id and run with sequential and bitmap scans off.
+-- Their statements are kept for the session, and so is a generic plan once the plan cache uses one
+-- (complete's from the first call). Made while dlq.job was empty after a vacuum (which truncates it to
+-- no page: the statistics then say it is empty for sure) or unanalyzed, that plan is a sequential scan,
+-- kept while the table fills up again, each call reading every job (regress 11_claim_plan).
 CREATE FUNCTION dlq.heartbeat(job_id bigint, worker text, lease interval DEFAULT NULL)
 RETURNS boolean
 LANGUAGE C VOLATILE SECURITY DEFINER
@@ -70,8 +70,7 @@ AS 'MODULE_PATHNAME', 'dlq_complete_many';
 COMMENT ON FUNCTION dlq.complete_many(bigint[], text) IS
 	'finish several running jobs; returns how many this worker held';
 
--- fail is pinned like claim: its dead-letter move deletes by id = ANY($1), which an unanalyzed table
--- would otherwise plan as a sequential scan over the whole queue and keep cached.
+-- fail is pinned as heartbeat is (above); its dead-letter move deletes by id = ANY($1).
 CREATE FUNCTION dlq.fail(
 	job_id bigint,
 	worker text,
