@@ -124,6 +124,26 @@ check_worker() {  # python | node
 		"$(grep -qE 'database unavailable|connection lost' "$logf" && echo yes || echo no)"
 	expect "$name: no lease was lost" no "$(grep -q 'lease lost\|lease was lost' "$logf" && echo yes || echo no)"
 
+	say "$name worker: a job that waited in its batch gets a fresh lease before it starts"
+	queue="$1_batch"
+	sql "SELECT dlq.create_queue('$queue')"
+	# One claim of 2 jobs with a 6-second lease: the second waits 4.5 s behind the first, then runs 3 s.
+	# Extended when it starts, its lease holds; counted from the claim, it would run out at 6 s, before
+	# the job's own first heartbeat (a third of the lease into its run, at 6.5 s), and the sweeper
+	# (every half second) would take it away: "lease lost".
+	sql "SELECT count(*) FROM dlq.enqueue_many('$queue', '[{\"kind\": \"sleep\", \"payload\": {\"seconds\": 4.5}},
+	                                                      {\"kind\": \"sleep\", \"payload\": {\"seconds\": 3}}]')" >/dev/null
+	DLQ_QUEUE=$queue DLQ_WORKER="$name-3" DLQ_BATCH=2 DLQ_LEASE=6 DLQ_IDLE_SLEEP=0.2 DLQ_EXIT_IDLE=2 DLQ_LOG=debug \
+		worker "$name" >"$logf" 2>&1 </dev/null &
+	pid=$!
+	status=0
+	timeout 60 tail --pid="$pid" -f /dev/null || { kill "$pid" 2>/dev/null; status=timeout; }
+	wait "$pid" || status=$?
+	sed 's/^/        /' "$logf"
+	expect "$name: exit status" 0 "$status"
+	expect "$name: both jobs of the batch completed (completed lines|lease lost)" "2|no" \
+		"$(grep -cE ' completed$' "$logf")|$(grep -q 'lease lost\|lease was lost' "$logf" && echo yes || echo no)"
+
 	say "$name worker: SIGTERM finishes the batch, then exits"
 	queue="$1_term"
 	sql "SELECT dlq.create_queue('$queue')"

@@ -179,8 +179,9 @@ while (!stopping) {
     await sleep(IDLE_SLEEP * 1000);
     continue;
   }
-  for (const row of rows) {
-    const job = new Job(row);
+  // Every Job notes the claim's time now: built when its turn came, one that waited in the batch would
+  // look freshly leased and skip the heartbeat below.
+  for (const job of rows.map((row) => new Job(row))) {
     // The jobs of a batch run one after another; refresh the lease of one that waited long.
     if (!(await job.heartbeat())) {
       log('WARN', `job ${job.id}: lease lost before it started; skipping`);

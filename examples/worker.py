@@ -208,8 +208,9 @@ def main():
                 break
             time.sleep(idle_sleep)
             continue
-        for row in rows:
-            job = Job(db, worker, lease, row)
+        # Every Job notes the claim's time now: built when its turn came, one that waited in the batch
+        # would look freshly leased and skip the heartbeat below.
+        for job in [Job(db, worker, lease, row) for row in rows]:
             # The jobs of a batch run one after another; refresh the lease of one that waited long.
             if not job.heartbeat():
                 log.warning("job %s: lease lost before it started; skipping", job.id)
