@@ -57,6 +57,17 @@ SELECT dlq.create_queue('bad', recovery_window => '0 seconds');
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.create_queue('bad', recovery_window => '-1 hour');
 \echo :LAST_ERROR_SQLSTATE
+-- Durations past 100 years: now() plus or minus them would leave the timestamp range, and the claims
+-- or the sweep (of every queue) that compute it would fail.
+SELECT dlq.create_queue('bad', lease => '100 years 1 second');
+\echo :LAST_ERROR_SQLSTATE
+SELECT dlq.create_queue('bad', recovery_window => '1000000 years');
+\echo :LAST_ERROR_SQLSTATE
+SELECT dlq.create_queue('bad', retention => '1000000 years');
+\echo :LAST_ERROR_SQLSTATE
+SELECT dlq.create_queue('long', lease => '100 years', recovery_window => '100 years', retention => '100 years');
+SELECT lease, recovery_window, retention FROM dlq.queues WHERE queue = 'long';
+SELECT dlq.drop_queue('long');
 SELECT dlq.create_queue('bad', backoff_base => '0');
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.create_queue('bad', backoff_base => '-1 second', backoff_max => '1 second');
@@ -114,6 +125,12 @@ SELECT dlq.alter_queue('mail', recovery_window => '-1 minute');
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.alter_queue('mail', backoff_base => '0');
 \echo :LAST_ERROR_SQLSTATE
+SELECT dlq.alter_queue('mail', lease => '1000000 years');
+\echo :LAST_ERROR_SQLSTATE
+SELECT dlq.alter_queue('mail', recovery_window => '101 years');
+\echo :LAST_ERROR_SQLSTATE
+SELECT dlq.alter_queue('mail', retention => '101 years');
+\echo :LAST_ERROR_SQLSTATE
 SELECT queue, max_attempts, lease = interval '4 minutes' AS lease_ok,
        recovery_window = interval '2 hours' AS recovery_ok FROM dlq.queues WHERE queue = 'mail';
 -- Unknown, NULL and blank queue names.
@@ -124,6 +141,11 @@ SELECT dlq.alter_queue('MAIL', max_attempts => 2);
 SELECT dlq.alter_queue(NULL, max_attempts => 2);
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.alter_queue(' ', max_attempts => 2);
+\echo :LAST_ERROR_SQLSTATE
+-- A name too long to be a queue's is bad input (22023) here too, not an unknown queue.
+SELECT dlq.alter_queue(repeat('q', 201), max_attempts => 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT dlq.pause_queue(repeat('q', 201));
 \echo :LAST_ERROR_SQLSTATE
 
 -- pause_queue / resume_queue (both idempotent).
@@ -196,6 +218,10 @@ SELECT dlq.drop_queue(NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.drop_queue('');
 \echo :LAST_ERROR_SQLSTATE
+SELECT dlq.create_queue('spare');
+SELECT dlq.drop_queue('spare', force => NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT dlq.drop_queue('spare');
 -- A queue can be recreated under a dropped name; the old dead letters show up in its stats.
 SELECT dlq.create_queue('mail');
 SELECT queue, available, dead_letters, unreviewed FROM dlq.queue_stats WHERE queue = 'mail';

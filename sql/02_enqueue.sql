@@ -98,6 +98,11 @@ SELECT count(*) AS distinct_ids FROM (SELECT DISTINCT job_id FROM batch) AS d;
 -- Bad input to enqueue.
 SELECT dlq.enqueue(NULL, 'welcome');
 \echo :LAST_ERROR_SQLSTATE
+-- run_at must be a time: -infinity would break dlq.queue_stats' waiting times, infinity never comes.
+SELECT dlq.enqueue('mail', 'welcome', run_at => '-infinity');
+\echo :LAST_ERROR_SQLSTATE
+SELECT dlq.enqueue('mail', 'welcome', run_at => 'infinity');
+\echo :LAST_ERROR_SQLSTATE
 SELECT dlq.enqueue('mail', NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.enqueue('nope', 'welcome');

@@ -49,6 +49,8 @@ SELECT dlq.heartbeat(4, 'w1', '0');
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.heartbeat(4, 'w1', '-1 minute');
 \echo :LAST_ERROR_SQLSTATE
+SELECT dlq.heartbeat(4, 'w1', '1000000 years');
+\echo :LAST_ERROR_SQLSTATE
 SELECT dlq.heartbeat(NULL, 'w1');
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.heartbeat(4, NULL);
@@ -117,6 +119,8 @@ SELECT * FROM dlq.claim('work', repeat('w', 201));
 SELECT * FROM dlq.claim('work', 'w1', lease => '-1 minute');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dlq.claim('work', 'w1', lease => '0');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dlq.claim('work', 'w1', lease => '1000000 years');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dlq.claim('nope', 'w1');
 \echo :LAST_ERROR_SQLSTATE

@@ -129,6 +129,8 @@ SELECT queue, dead_letters, unreviewed FROM dlq.queue_stats;
 SELECT dlq.mark_reviewed(ids => ARRAY[1], notes => 'second look');
 SELECT dlq.mark_reviewed(ARRAY[3]);
 SELECT dlq.mark_reviewed(ARRAY[2, 2, NULL]);
+-- Blank notes are no notes: no empty line is appended.
+SELECT dlq.mark_reviewed(ARRAY[1], E' \n');
 SELECT id, reviewed, reviewed_by = session_user AS by_session_user, notes FROM dlq.dead_letters ORDER BY id;
 SELECT dlq.mark_reviewed('{}');
 SELECT dlq.mark_reviewed(ARRAY[999]);

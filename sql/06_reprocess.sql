@@ -101,6 +101,8 @@ SELECT * FROM dlq.reprocess(NULL, 'no list');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dlq.reprocess(ARRAY[1], 'no time', run_at => NULL);
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM dlq.reprocess(ARRAY[1], 'never', run_at => 'infinity');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dlq.reprocess(ARRAY[1], 'no force', force => NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS replays_after FROM dlq.replays;

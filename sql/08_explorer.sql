@@ -383,6 +383,8 @@ SELECT job_id, reviewed FROM dlq.dead_letters WHERE dead_lettered_at < '2025-01-
 SELECT count(*) AS today FROM dlq.dead_letters WHERE dead_lettered_at >= :'since';
 -- Again: nothing more to purge.
 SELECT dlq.purge('30 days') AS purged;
+-- Nothing is older than the timestamp range: 0, not an out-of-range error.
+SELECT dlq.purge('1000000 years', include_unreviewed => true) AS purged;
 -- include_unreviewed purges the rest, partitions and all.
 SELECT dlq.purge('30 days', include_unreviewed => true) AS purged;
 SELECT count(*) AS old_partitions FROM dlq.dead_letter_partition WHERE range_from < '2025-01-01';
@@ -423,6 +425,22 @@ SELECT name, range_from AT TIME ZONE 'UTC' AS range_from_utc, range_to AT TIME Z
 -- Overlapping ranges would have been refused by PostgreSQL; the partitions are all attached.
 SELECT count(*) = (SELECT count(*) FROM pg_inherits WHERE inhparent = 'dlq.dead_letter'::regclass) AS all_attached
   FROM dlq.dead_letter_partition;
+-- Partition bounds and the explorer's time range are written into SQL text. A DateStyle other than ISO
+-- names the time zone by its abbreviation, and China's CST reads back as US Central, 14 hours off: the
+-- partition would start at 14:00 UTC, and a search would look 14 hours later than asked.
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'Asia/Shanghai';
+SELECT dlq._ensure_dead_letter_partition('2023-02-10 12:00+00') IS NOT NULL AS partition;
+SELECT count(*) AS found, count(*) = (SELECT count(*) FROM dlq.dead_letters
+                                      WHERE dead_lettered_at >= :'since' AND dead_lettered_at < :'until') AS all_found
+  FROM dlq.search(:'since', :'until', max_rows => 1000);
+SET DateStyle = 'ISO';
+SET TimeZone = 'UTC';
+SELECT p.range_from, p.range_to, pg_get_expr(c.relpartbound, c.oid) AS bound
+  FROM dlq.dead_letter_partition AS p JOIN pg_class AS c ON c.relname = p.name AND c.relnamespace = 'dlq'::regnamespace
+ WHERE p.name = 'dead_letter_20230210_0000';
+RESET DateStyle;
+RESET TimeZone;
 -- ---- per-queue retention ---------------------------------------------------------------------------
 -- Every sweep applies each queue's retention: reviewed dead letters older than it are deleted,
 -- unreviewed ones stay, and a past partition that retention empties is dropped whole.

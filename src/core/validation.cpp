@@ -58,6 +58,9 @@ void ValidatePositiveDuration(std::string_view field, int64_t microseconds) {
 		throw Error(sqlstate::kInvalidParameterValue, Field(field) + " must be greater than zero",
 		            "The value was " + std::to_string(microseconds) + " microseconds.");
 	}
+	if (microseconds > kMaxSettingMicros) {
+		throw Error(sqlstate::kInvalidParameterValue, Field(field) + " must be at most 100 years");
+	}
 }
 
 void ValidateNonNegativeDuration(std::string_view field, int64_t microseconds) {

@@ -17,7 +17,12 @@ void ValidateName(std::string_view field, std::string_view value);
 void ValidateBatch(std::string_view field, int64_t batch);
 //  - ValidateMaxAttempts: 22023 unless 1 <= value <= kMaxAttemptsLimit.
 void ValidateMaxAttempts(std::string_view field, int64_t value);
-//  - ValidatePositiveDuration: 22023 unless microseconds > 0.
+// Longest lease, recovery window or retention: 100 years (as PostgreSQL counts '100 years': months of 30
+// days). Far longer ones would put now() +/- the setting outside the timestamp range, and every claim or
+// sweep that computes it would fail.
+inline constexpr int64_t kMaxSettingMicros = int64_t{100} * 12 * 30 * 24 * 60 * 60 * 1000000;
+
+//  - ValidatePositiveDuration: 22023 unless 0 < microseconds <= kMaxSettingMicros.
 void ValidatePositiveDuration(std::string_view field, int64_t microseconds);
 //  - ValidateNonNegativeDuration: 22023 unless microseconds >= 0.
 void ValidateNonNegativeDuration(std::string_view field, int64_t microseconds);

@@ -71,6 +71,11 @@ dlq_enqueue(PG_FUNCTION_ARGS) {
 	ValidateOptionalName(fcinfo, 6, "tenant");
 	ValidateOptionalName(fcinfo, 7, "actor");
 	ValidateOptionalName(fcinfo, 8, "dedup_key");
+	// enqueue_many takes ISO-8601 times only, so neither infinity: -infinity would break the waiting
+	// times of dlq.queue_stats, and a job due at infinity would never run.
+	if (!PG_ARGISNULL(3) && TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(3)))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("run_at must be a finite time"),
+		                errhint("Leave it out to run the job now.")));
 
 	Datum values[store::kNewJobParams];
 	char nulls[store::kNewJobParams + 1];

@@ -39,6 +39,11 @@ BEGIN
 		RAISE EXCEPTION 'retention must not be negative' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Leave it out (or give 0) to keep reviewed dead letters until dlq.purge() removes them.';
 	END IF;
+	-- As long as a lease or a recovery window may be (src/core/validation.hpp): the sweep computes
+	-- now() - retention for every queue, and one out of the timestamp range would stop it for all.
+	IF retention > interval '100 years' THEN
+		RAISE EXCEPTION 'retention must be at most 100 years' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	INSERT INTO dlq.queue (name, max_attempts, lease, recovery_window, backoff_base, backoff_max, retention)
 	VALUES (queue, max_attempts, lease, recovery_window, backoff_base, backoff_max,
 	        nullif(retention, interval '0'))
@@ -70,10 +75,8 @@ BEGIN
 	IF queue IS NULL THEN
 		RAISE EXCEPTION 'queue must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	-- A blank name is bad input, reported as dlq.enqueue() reports it, not as an unknown queue.
-	IF pg_catalog.btrim(queue, E' \t\n\r\f\x0B') OPERATOR(pg_catalog.=) '' THEN
-		RAISE EXCEPTION 'queue must not be empty or blank' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	-- A blank or too long name is bad input, reported as dlq.enqueue() reports it, not as an unknown queue.
+	PERFORM dlq._validate_queue_settings(queue, NULL, NULL, NULL, NULL, NULL);
 	IF lock THEN
 		SELECT q.id INTO v_id FROM dlq.queue AS q WHERE q.name OPERATOR(pg_catalog.=) queue FOR UPDATE;
 	ELSE
@@ -112,6 +115,11 @@ BEGIN
 	IF retention < interval '0' THEN
 		RAISE EXCEPTION 'retention must not be negative' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Give 0 to keep reviewed dead letters until dlq.purge() removes them.';
+	END IF;
+	-- As long as a lease or a recovery window may be (src/core/validation.hpp): the sweep computes
+	-- now() - retention for every queue, and one out of the timestamp range would stop it for all.
+	IF retention > interval '100 years' THEN
+		RAISE EXCEPTION 'retention must be at most 100 years' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	UPDATE dlq.queue AS q
 	   SET max_attempts = coalesce(alter_queue.max_attempts, q.max_attempts),
@@ -156,9 +164,12 @@ DECLARE
 	v_dead bigint;
 	v_deleted bigint;
 BEGIN
+	IF force IS NULL THEN
+		RAISE EXCEPTION 'force must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	SELECT count(*) INTO v_jobs FROM dlq.job AS j WHERE j.queue_id OPERATOR(pg_catalog.=) v_id;
 	SELECT count(*) INTO v_dead FROM dlq.dead_letter AS d WHERE d.queue OPERATOR(pg_catalog.=) drop_queue.queue;
-	IF (v_jobs OPERATOR(pg_catalog.>) 0 OR v_dead OPERATOR(pg_catalog.>) 0) AND NOT coalesce(force, false) THEN
+	IF (v_jobs OPERATOR(pg_catalog.>) 0 OR v_dead OPERATOR(pg_catalog.>) 0) AND NOT force THEN
 		RAISE EXCEPTION 'queue "%" is not empty', queue
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = pg_catalog.format('It has %s live %s and %s dead %s.',

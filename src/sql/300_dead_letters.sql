@@ -69,6 +69,10 @@ BEGIN
 	IF ids IS NULL THEN
 		RAISE EXCEPTION 'ids must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- Blank notes are no notes: appended, they would only add an empty line.
+	IF pg_catalog.btrim(notes, E' \t\n\r\f\x0B') OPERATOR(pg_catalog.=) '' THEN
+		notes := NULL;
+	END IF;
 	UPDATE dlq.dead_letter AS d
 	   SET reviewed = true,
 	       reviewed_at = pg_catalog.now(),
@@ -190,6 +194,10 @@ BEGIN
 	END IF;
 	IF run_at IS NULL THEN
 		RAISE EXCEPTION 'run_at must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT pg_catalog.isfinite(run_at) THEN
+		RAISE EXCEPTION 'run_at must be a finite time' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Leave it out to replay now.';
 	END IF;
 	IF force IS NULL THEN
 		RAISE EXCEPTION 'force must not be null' USING ERRCODE = 'null_value_not_allowed';

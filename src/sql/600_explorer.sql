@@ -4,10 +4,14 @@
 -- The partition of dlq.dead_letter holding `at`, created when missing; returns its upper bound.
 -- Boundaries are in UTC, sized by dlq.dead_letter_partition (day, week or month), and clipped to
 -- neighbouring partitions when the granularity was changed.
+-- DateStyle ISO: the bounds are written into the CREATE TABLE as text, and only ISO output carries a
+-- numeric UTC offset. Other styles name the zone by an abbreviation that may read back as another zone
+-- (CST: China or US Central), which would misplace the partition (regress 08_explorer).
 CREATE FUNCTION dlq._ensure_dead_letter_partition(at timestamptz)
 RETURNS timestamptz
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD'
 AS $$
 DECLARE
 	v_unit text := coalesce(nullif(current_setting('dlq.dead_letter_partition', true), ''), 'day');
@@ -113,7 +117,10 @@ BEGIN
 	IF older_than < interval '0' THEN
 		RAISE EXCEPTION 'older_than must not be negative' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	v_cutoff := pg_catalog.now() - older_than;
+	-- Nothing is older than the timestamp range: a cutoff beyond it (older_than of a million years) is
+	-- -infinity, and removes nothing, rather than failing.
+	v_cutoff := CASE WHEN older_than > interval '1000 years' THEN '-infinity'::timestamptz
+	                 ELSE pg_catalog.now() - older_than END;
 	-- Whole partitions first: dropping is cheap and leaves no dead tuples behind.
 	FOR p IN SELECT x.name FROM dlq.dead_letter_partition AS x WHERE x.range_to <= v_cutoff ORDER BY x.range_from LOOP
 		EXECUTE pg_catalog.format('SELECT count(*), bool_or(NOT reviewed) FROM dlq.%I', p.name) INTO v_count, v_blocked;
@@ -141,6 +148,7 @@ CREATE FUNCTION dlq._filter_sql(since timestamptz, until timestamptz, queue text
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD'  -- since and until go into the text with their UTC offset, as partition bounds do
 AS $$
 DECLARE
 	v_sql text;

@@ -65,6 +65,11 @@ TEST(ValidateDurations, PositiveAndNonNegative) {
 	EXPECT_NO_THROW(ValidatePositiveDuration("lease", 1));
 	EXPECT_CORE_ERROR(ValidatePositiveDuration("lease", 0), "22023", "lease must be greater than zero");
 	EXPECT_CORE_ERROR(ValidatePositiveDuration("lease", -5), "22023", "lease must be greater than zero");
+	EXPECT_NO_THROW(ValidatePositiveDuration("lease", kMaxSettingMicros));
+	EXPECT_CORE_ERROR(ValidatePositiveDuration("lease", kMaxSettingMicros + 1), "22023",
+	                  "lease must be at most 100 years");
+	EXPECT_CORE_ERROR(ValidatePositiveDuration("recovery_window", INT64_MAX), "22023",
+	                  "recovery_window must be at most 100 years");
 	EXPECT_NO_THROW(ValidateNonNegativeDuration("delay", 0));
 	EXPECT_NO_THROW(ValidateNonNegativeDuration("delay", INT64_MAX));
 	EXPECT_CORE_ERROR(ValidateNonNegativeDuration("delay", -1), "22023", "delay must not be negative");
