@@ -209,3 +209,16 @@ ROLLBACK;
 SELECT dlq.fail(:job_q, 'w1', 'second report');
 SELECT job_id = :job_p AS expired_job, reason, detected_by, last_error
   FROM dlq.dead_letter WHERE job_id IN (:job_p, :job_q) ORDER BY job_id;
+
+-- Details may hold any JSON number, also one past a double's range: jsonb keeps it as a numeric, and
+-- so does the error history, on a retry and on the dead letter.
+SELECT dlq.create_queue('bignum', max_attempts => 2);
+SELECT dlq.enqueue('bignum', 'k') AS job_r \gset
+SELECT job_id = :job_r AS claimed FROM dlq.claim('bignum', 'w1');
+SELECT dlq.fail(:job_r, 'w1', 'amount too large', details => jsonb_build_object('amount', 1e400::numeric),
+                retry_in => '0');
+SELECT job_id = :job_r AS claimed FROM dlq.claim('bignum', 'w1');
+SELECT dlq.fail(:job_r, 'w1', 'amount too large', details => '[-1E999, 1e400]');
+SELECT (errors -> 0 -> 'details' ->> 'amount')::numeric = 1e400 AS first_kept,
+       (errors -> 1 -> 'details' ->> 0)::numeric = -1e999 AS second_kept
+  FROM dlq.dead_letter WHERE job_id = :job_r;

@@ -56,25 +56,46 @@ public:
 	bool end_array() override {
 		return true;
 	}
-	bool parse_error(std::size_t position, const std::string &, const nlohmann::detail::exception &) override {
+	bool parse_error(std::size_t position, const std::string &last_token,
+	                 const nlohmann::detail::exception &error) override {
 		error_position = position;
+		if (error.id == kNumberOverflow)
+			overflowing_number = last_token;
 		return false;
 	}
 
+	static constexpr int kNumberOverflow = 406; // nlohmann's out_of_range.406: a number past a double's range
 	std::size_t error_position = 0;
+	std::string overflowing_number; // set when that was the error
 };
 
+// JSON puts no limit on numbers, and PostgreSQL's jsonb keeps any as a numeric, but nlohmann's parser
+// stops at one too large for a double (1e400). Such a number is blanked to "0" and spaces, which keeps
+// every byte position, and the rest of the text is checked again.
 void ValidateDetailsJson(std::string_view text) {
-	ValidatingSax sax;
-	bool valid = false;
-	try {
-		valid = nlohmann::json::sax_parse(text, &sax);
-	} catch (const nlohmann::json::exception &) {
-		valid = false;
-	}
-	if (!valid) {
-		throw Error(sqlstate::kInvalidJsonText, "details is not valid JSON",
-		            "Parsing failed at byte " + std::to_string(sax.error_position) + ".");
+	std::string blanked;
+	std::string_view checked = text;
+	for (;;) {
+		ValidatingSax sax;
+		bool valid = false;
+		try {
+			valid = nlohmann::json::sax_parse(checked, &sax);
+		} catch (const nlohmann::json::exception &) {
+			valid = false;
+		}
+		if (valid)
+			return;
+		const std::size_t start = sax.overflowing_number.empty() || sax.error_position > checked.size()
+		                              ? std::string_view::npos
+		                              : checked.rfind(sax.overflowing_number, sax.error_position);
+		if (start == std::string_view::npos) {
+			throw Error(sqlstate::kInvalidJsonText, "details is not valid JSON",
+			            "Parsing failed at byte " + std::to_string(sax.error_position) + ".");
+		}
+		std::string next(checked);
+		next.replace(start, sax.overflowing_number.size(), "0" + std::string(sax.overflowing_number.size() - 1, ' '));
+		blanked = std::move(next);
+		checked = blanked;
 	}
 }
 

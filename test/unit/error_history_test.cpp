@@ -61,6 +61,17 @@ TEST(AttemptRecordJson, ScalarAndEmptyContainerDetails) {
 	EXPECT_TRUE(EndsWith(AttemptRecordJson(Record("e", "true")), R"("details":true})"));
 }
 
+// JSON numbers have no size limit, and PostgreSQL's jsonb keeps any: one past a double's range is kept as
+// written, and the text after it is still checked.
+TEST(AttemptRecordJson, NumbersPastADoubleAreKeptAsWritten) {
+	EXPECT_TRUE(EndsWith(AttemptRecordJson(Record("e", "1e400")), R"("details":1e400})"));
+	EXPECT_TRUE(EndsWith(AttemptRecordJson(Record("e", R"({"amount": 1e400, "n": [-1E999, 2, 1e400]})")),
+	                     R"("details":{"amount":1e400,"n":[-1E999,2,1e400]}})"));
+	EXPECT_CORE_ERROR(AttemptRecordJson(Record("e", "[1e400,]")), "22032", "details is not valid JSON");
+	EXPECT_CORE_ERROR(AttemptRecordJson(Record("e", "[1e400 x]")), "22032", "details is not valid JSON");
+	EXPECT_CORE_ERROR(AttemptRecordJson(Record("e", "1e400e1")), "22032", "details is not valid JSON");
+}
+
 TEST(AttemptRecordJson, InvalidDetailsAre22032) {
 	const std::vector<std::string> invalid = {
 	    "",          "   ", "{",   "}",        "{'a': 1}",       "nope",       "{} x",    "[1,]",
