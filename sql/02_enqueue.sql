@@ -207,8 +207,15 @@ SELECT * FROM dlq.enqueue_many('bulk', '[{"kind": "a", "run_at": "2030-02-30T00:
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dlq.enqueue_many('bulk', '[{"kind": "a", "run_at": 1700000000}]');
 \echo :LAST_ERROR_SQLSTATE
+-- A number past a double's range is valid JSON, but not an integer.
+SELECT * FROM dlq.enqueue_many('bulk', '[{"kind": "a"}, {"kind": "b", "priority": 1e400}]');
+\echo :LAST_ERROR_SQLSTATE
 -- None of the rejected batches added anything.
 SELECT count(*) AS jobs_after FROM dlq.job;
+-- In a payload it is kept, as jsonb keeps it.
+SELECT count(*) AS enqueued FROM dlq.enqueue_many('bulk', '[{"kind": "huge", "payload": {"amount": 1e400}}]');
+SELECT (payload ->> 'amount')::numeric = 1e400 AS kept FROM dlq.job WHERE kind = 'huge';
+DELETE FROM dlq.job WHERE kind = 'huge';
 -- The largest batch is allowed.
 SELECT count(*) AS enqueued FROM dlq.enqueue_many('bulk',
   (SELECT jsonb_agg(jsonb_build_object('kind', 'k', 'payload', i)) FROM generate_series(1, 10000) AS i));

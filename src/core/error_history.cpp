@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 
 namespace dlq::core {
 
@@ -16,86 +17,12 @@ bool IsUtf8Continuation(unsigned char byte) {
 	return (byte & 0xC0) == 0x80;
 }
 
-// Validates JSON text without building a DOM: the SAX parser is iterative, so deeply nested details
-// cannot exhaust the stack, and it remembers where the text went wrong.
-class ValidatingSax final : public nlohmann::json::json_sax_t {
-public:
-	bool null() override {
-		return true;
-	}
-	bool boolean(bool) override {
-		return true;
-	}
-	bool number_integer(number_integer_t) override {
-		return true;
-	}
-	bool number_unsigned(number_unsigned_t) override {
-		return true;
-	}
-	bool number_float(number_float_t, const string_t &) override {
-		return true;
-	}
-	bool string(string_t &) override {
-		return true;
-	}
-	bool binary(binary_t &) override {
-		return true;
-	}
-	bool start_object(std::size_t) override {
-		return true;
-	}
-	bool key(string_t &) override {
-		return true;
-	}
-	bool end_object() override {
-		return true;
-	}
-	bool start_array(std::size_t) override {
-		return true;
-	}
-	bool end_array() override {
-		return true;
-	}
-	bool parse_error(std::size_t position, const std::string &last_token,
-	                 const nlohmann::detail::exception &error) override {
-		error_position = position;
-		if (error.id == kNumberOverflow)
-			overflowing_number = last_token;
-		return false;
-	}
-
-	static constexpr int kNumberOverflow = 406; // nlohmann's out_of_range.406: a number past a double's range
-	std::size_t error_position = 0;
-	std::string overflowing_number; // set when that was the error
-};
-
-// JSON puts no limit on numbers, and PostgreSQL's jsonb keeps any as a numeric, but nlohmann's parser
-// stops at one too large for a double (1e400). Such a number is blanked to "0" and spaces, which keeps
-// every byte position, and the rest of the text is checked again.
 void ValidateDetailsJson(std::string_view text) {
-	std::string blanked;
-	std::string_view checked = text;
-	for (;;) {
-		ValidatingSax sax;
-		bool valid = false;
-		try {
-			valid = nlohmann::json::sax_parse(checked, &sax);
-		} catch (const nlohmann::json::exception &) {
-			valid = false;
-		}
-		if (valid)
-			return;
-		const std::size_t start = sax.overflowing_number.empty() || sax.error_position > checked.size()
-		                              ? std::string_view::npos
-		                              : checked.rfind(sax.overflowing_number, sax.error_position);
-		if (start == std::string_view::npos) {
-			throw Error(sqlstate::kInvalidJsonText, "details is not valid JSON",
-			            "Parsing failed at byte " + std::to_string(sax.error_position) + ".");
-		}
-		std::string next(checked);
-		next.replace(start, sax.overflowing_number.size(), "0" + std::string(sax.overflowing_number.size() - 1, ' '));
-		blanked = std::move(next);
-		checked = blanked;
+	std::string blanked; // numbers past a double's range blanked: the record keeps them as written
+	std::size_t error_position = 0;
+	if (!CheckJsonText(text, "0", &blanked, &error_position)) {
+		throw Error(sqlstate::kInvalidJsonText, "details is not valid JSON",
+		            "Parsing failed at byte " + std::to_string(error_position) + ".");
 	}
 }
 

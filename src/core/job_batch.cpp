@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/error_history.hpp"
+#include "core/json_text.hpp"
 #include "core/validation.hpp"
 
 namespace dlq::core {
@@ -136,8 +137,16 @@ Json ParseJobs(std::string_view json_text) {
 		throw Error(sqlstate::kInvalidJsonText, "jobs is not valid JSON",
 		            "Parsing failed at byte " + std::to_string(e.byte) + ".");
 	} catch (const Json::out_of_range &) {
-		// nlohmann reports numbers beyond the double range this way (e.g. 1e999).
-		throw Error(sqlstate::kInvalidParameterValue, "jobs contains a number that is out of range");
+		// A number past a double's range (1e999), which nlohmann cannot hold but jsonb keeps: valid in a
+		// payload, which is written from the jsonb and not from this document. Blanked to 0.5 for these
+		// checks, so that in an integer field it is still refused, by the element's own message.
+		std::string blanked;
+		std::size_t error_position = 0;
+		if (!CheckJsonText(json_text, "0.5", &blanked, &error_position) || blanked.empty()) {
+			throw Error(sqlstate::kInvalidJsonText, "jobs is not valid JSON",
+			            "Parsing failed at byte " + std::to_string(error_position) + ".");
+		}
+		return ParseJobs(blanked);
 	} catch (const Json::exception &e) {
 		throw Error(sqlstate::kInvalidJsonText, "jobs is not valid JSON", std::string(e.what()) + ".");
 	}

@@ -61,9 +61,16 @@ TEST(ValidateJobBatch, TooMany) {
 	EXPECT_FALSE(error->hint.empty());
 }
 
-TEST(ValidateJobBatch, HugeNumberIsOutOfRange) {
-	EXPECT_CORE_ERROR(ValidateJobBatch(R"([{"kind":"k","payload":1e999}])"), "22023",
-	                  "jobs contains a number that is out of range");
+// JSON numbers have no size limit and jsonb keeps any: valid in a payload, refused in an integer field
+// by that field's own message.
+TEST(ValidateJobBatch, NumbersPastADouble) {
+	EXPECT_EQ(ValidateJobBatch(R"([{"kind":"k","payload":{"amount":1e999}},{"kind":"k","payload":[-1E400]}])").count,
+	          2u);
+	EXPECT_CORE_ERROR(ValidateJobBatch(R"([{"kind":"k"},{"kind":"k","priority":1e999}])"), "22023",
+	                  "jobs[1].priority must be an integer between -2147483648 and 2147483647");
+	EXPECT_CORE_ERROR(ValidateJobBatch(R"([{"kind":"k","max_attempts":-1e999}])"), "22023",
+	                  "jobs[0].max_attempts must be an integer between 1 and 1000");
+	EXPECT_CORE_ERROR(ValidateJobBatch(R"([{"kind":"k","payload":1e999},])"), "22032", "jobs is not valid JSON");
 }
 
 // ---- element errors name the index and field ----
