@@ -106,3 +106,25 @@ SELECT * FROM dlq.reprocess(ARRAY[1], 'never', run_at => 'infinity');
 SELECT * FROM dlq.reprocess(ARRAY[1], 'no force', force => NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS replays_after FROM dlq.replays;
+
+-- A replay that died again is carried on by the dead letter it became, and that one is the one to
+-- replay: replaying the first as well would make two live copies of one job (a charge made twice).
+SELECT dlq.create_queue('pay', max_attempts => 1);
+SELECT dlq.enqueue('pay', 'charge', '{"charge_id": 42}') AS pay_job \gset
+SELECT dlq.fail(job_id, 'w', 'timeout') FROM dlq.claim('pay', 'w');
+SELECT id AS first_dl FROM dlq.dead_letters WHERE job_id = :pay_job \gset
+SELECT requeued FROM dlq.reprocess(ARRAY[:first_dl], 'retry the charge');
+SELECT dlq.fail(job_id, 'w', 'timeout again') FROM dlq.claim('pay', 'w');
+SELECT id AS second_dl FROM dlq.dead_letters WHERE replayed_from = :first_dl \gset
+-- reprocess_matching over the queue selects only the second.
+SELECT matched, selected, requeued, skipped FROM dlq.reprocess_matching(now() - interval '1 hour',
+  now() + interval '1 hour', queue => 'pay', justification => 'retry the charges', dry_run => false);
+SELECT count(*) AS live_copies FROM dlq.job WHERE payload = '{"charge_id": 42}';
+-- Given both by id: the first is superseded, the second's replay is live.
+SELECT requested, requeued, skipped FROM dlq.reprocess(ARRAY[:first_dl, :second_dl], 'retry both');
+SELECT i.dead_letter_id = :first_dl AS first, i.outcome
+  FROM dlq.replay_item AS i WHERE i.replay_id = (SELECT max(id) FROM dlq.replay) ORDER BY 1 DESC;
+SELECT count(*) AS live_copies FROM dlq.job WHERE payload = '{"charge_id": 42}';
+-- force replays it all the same.
+SELECT requeued FROM dlq.reprocess(ARRAY[:first_dl], 'a second charge on purpose', force => true);
+SELECT count(*) AS live_copies FROM dlq.job WHERE payload = '{"charge_id": 42}';

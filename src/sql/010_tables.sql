@@ -143,7 +143,7 @@ CREATE TABLE dlq.replay_item (
 	replay_id      bigint NOT NULL REFERENCES dlq.replay (id),
 	dead_letter_id bigint NOT NULL,
 	job_id         bigint,
-	outcome        text NOT NULL CHECK (outcome IN ('requeued', 'skipped_missing', 'skipped_live_replay',
+	outcome        text NOT NULL CHECK (outcome IN ('requeued', 'skipped_missing', 'skipped_live_replay', 'skipped_superseded',
 	                                               'skipped_no_queue')),
 	PRIMARY KEY (replay_id, dead_letter_id)
 );

@@ -113,11 +113,17 @@ BEGIN
 	-- check below is a new statement, so it sees a concurrent replay that committed while we waited.
 	PERFORM 1 FROM dlq.dead_letter AS d WHERE d.id OPERATOR(pg_catalog.=) ANY (v_ids) ORDER BY d.id FOR UPDATE;
 
+	-- Without force, a dead letter is replayed while no replay of it is pending: none yet, or the last one
+	-- finished. A replay that is still a live job is pending; so is one that died again, as the dead letter
+	-- it became (replayed_from = this one), which carries the job on and is the one to replay. Replaying
+	-- both would make two live copies of one job.
 	SELECT pg_catalog.array_agg(d.id ORDER BY d.id) INTO v_eligible
 	  FROM dlq.dead_letter AS d
 	 WHERE d.id OPERATOR(pg_catalog.=) ANY (v_ids)
 	   AND (force OR d.last_replay_job_id IS NULL
-	        OR NOT EXISTS (SELECT 1 FROM dlq.job AS j WHERE j.id OPERATOR(pg_catalog.=) d.last_replay_job_id));
+	        OR NOT EXISTS (SELECT 1 FROM dlq.job AS j WHERE j.id OPERATOR(pg_catalog.=) d.last_replay_job_id)
+	           AND NOT EXISTS (SELECT 1 FROM dlq.dead_letter AS later
+	                            WHERE later.replayed_from OPERATOR(pg_catalog.=) d.id));
 	v_eligible := coalesce(v_eligible, '{}');
 
 	FOR i IN 1 .. pg_catalog.cardinality(v_eligible) BY c_chunk LOOP
@@ -157,7 +163,10 @@ BEGIN
 	            WHEN NOT EXISTS (SELECT 1 FROM dlq.dead_letter AS d WHERE d.id OPERATOR(pg_catalog.=) i)
 	                 THEN 'skipped_missing'
 	            WHEN i OPERATOR(pg_catalog.=) ANY (v_eligible) THEN 'skipped_no_queue'
-	            ELSE 'skipped_live_replay' END
+	            WHEN EXISTS (SELECT 1 FROM dlq.job AS j, dlq.dead_letter AS d
+	                          WHERE d.id OPERATOR(pg_catalog.=) i AND j.id OPERATOR(pg_catalog.=) d.last_replay_job_id)
+	                 THEN 'skipped_live_replay'
+	            ELSE 'skipped_superseded' END
 	  FROM pg_catalog.unnest(v_ids) AS i
 	  LEFT JOIN ROWS FROM (pg_catalog.unnest(v_requeued_dl), pg_catalog.unnest(v_requeued_job)) AS r (dead_letter_id, job_id)
 	         ON r.dead_letter_id OPERATOR(pg_catalog.=) i;

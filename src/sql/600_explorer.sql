@@ -348,8 +348,9 @@ COMMENT ON FUNCTION dlq.inspect(bigint) IS
 	'everything about one dead letter: record, attempts, replays and what became of them, lineage';
 
 -- Ids matching the explorer filters, newest first, at most max_rows; and how many matched in all.
--- With without_live_replays, dead letters whose last replay is still a live job are left out, so a
--- second run of reprocess_matching goes on to the next rows instead of skipping the same ones again.
+-- With without_live_replays, dead letters a replay would skip (their last replay still a live job, or
+-- dead again as a later dead letter: dlq._replay) are left out, so a second run of reprocess_matching
+-- goes on to the next rows instead of skipping the same ones again.
 CREATE FUNCTION dlq._matching_ids(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
 	text text, reason text, reviewed boolean, max_rows integer, without_live_replays boolean,
 	OUT ids bigint[], OUT matched bigint)
@@ -367,7 +368,8 @@ BEGIN
 		max_rows, dlq._filter_sql(since, until, queue, kind_prefix, tenant, text, reason, reviewed),
 		CASE WHEN without_live_replays THEN
 			' AND (d.last_replay_job_id IS NULL OR NOT EXISTS '
-			'(SELECT 1 FROM dlq.job AS j WHERE j.id = d.last_replay_job_id))' ELSE '' END)
+			'(SELECT 1 FROM dlq.job AS j WHERE j.id = d.last_replay_job_id) AND NOT EXISTS '
+			'(SELECT 1 FROM dlq.dead_letter AS later WHERE later.replayed_from = d.id))' ELSE '' END)
 	INTO ids, matched;
 END
 $$;
