@@ -249,10 +249,11 @@ RetryJob(Datum job_id, Datum worker, Datum error, Datum details, bool details_is
 
 // Kept as a generic plan: planned per call, this statement cost more than it ran (its `id = ANY ($1)`
 // keeps custom plans). Its callers (fail, dead_letter, sweep) pin the planner, so the plan is a pkey probe.
+// A job whose queue row is gone is not deleted: the insert's join would make no dead letter of it.
 static KeptStatement move_to_dead_letters = {
     "WITH moved AS (DELETE FROM dlq.job AS j WHERE j.id = ANY ($1) "
     "  AND ($8::text IS NULL OR j.worker = $8 AND j.lease_expires_at IS NOT NULL "
-    "       AND (NOT $9 OR j.attempt >= j.max_attempts)) RETURNING j.*), "
+    "       AND (NOT $9 OR j.attempt >= j.max_attempts)) AND " DLQ_QUEUE_ROW_EXISTS " RETURNING j.*), "
     "dead AS ( "
     "  INSERT INTO dlq.dead_letter (job_id, queue, kind, tenant, actor, payload, priority, attempts, max_attempts, "
     "         reason, detected_by, last_error, fingerprint, errors, metadata, enqueued_at, first_attempted_at, "

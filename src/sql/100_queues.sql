@@ -167,6 +167,13 @@ BEGIN
 	IF force IS NULL THEN
 		RAISE EXCEPTION 'force must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- Enqueues, replays and dead-letter moves read the queue's row without locking it (a lock per job
+	-- would cost the hot path WAL), so its row lock stops none of them. This lock waits for the
+	-- transactions writing dlq.job to end and holds new ones until this one does: the counts below (new
+	-- statements, new snapshots) see the jobs of the first, and the second find the queue gone (an
+	-- enqueue reads it after taking its own lock on dlq.job). Otherwise a job enqueued meanwhile would
+	-- outlive its queue, never claimed, swept or counted (isolation drop_queue_race).
+	LOCK TABLE dlq.job IN SHARE MODE;
 	SELECT count(*) INTO v_jobs FROM dlq.job AS j WHERE j.queue_id OPERATOR(pg_catalog.=) v_id;
 	SELECT count(*) INTO v_dead FROM dlq.dead_letter AS d WHERE d.queue OPERATOR(pg_catalog.=) drop_queue.queue;
 	IF (v_jobs OPERATOR(pg_catalog.>) 0 OR v_dead OPERATOR(pg_catalog.>) 0) AND NOT force THEN
