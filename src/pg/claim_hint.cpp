@@ -44,6 +44,12 @@ struct Table {
 	slock_t lock;
 	core::ClaimHint unknown; // writes outside the API: its counts gate every hint
 	bool untracked;          // a claim found no free slot for its lease bound: no sweep is bounded
+	// Transactions older than this table are counted nowhere: prepared ones survive a restart (their
+	// writers' counts do not), and their jobs appear at COMMIT PREPARED. No hint moves until every
+	// transaction id assigned before the first claim's look (first_claim_next_xid) has ended.
+	bool first_claim_next_xid_set;
+	bool older_transactions_ended;
+	TransactionId first_claim_next_xid;
 	Slot slots[kSlots];
 	Database databases[kDatabases];
 };
@@ -89,6 +95,9 @@ StartSharedMemory() {
 		SpinLockInit(&table->lock);
 		table->unknown = core::ClaimHint{};
 		table->untracked = false;
+		table->first_claim_next_xid_set = false;
+		table->older_transactions_ended = false;
+		table->first_claim_next_xid = InvalidTransactionId;
 		for (Slot &slot : table->slots)
 			slot = Slot{InvalidOid, 0, core::ClaimHint{}, core::LeaseBound{}};
 		for (Database &database : table->databases)
@@ -360,7 +369,8 @@ BeginClaim(Datum queue_name, ClaimBegin *out) {
 }
 
 void
-FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const core::ClaimKey &first_visible) {
+FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const core::ClaimKey &first_visible,
+            TransactionId snapshot_xmin) {
 	if (table == nullptr)
 		return;
 	if (queue_id != begun->queue_id) {
@@ -369,8 +379,20 @@ FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const cor
 	}
 	if (!begun->may_raise)
 		return;
+	// Read before the spinlock (it takes an LWLock); only the first claim's reading is kept.
+	TransactionId next_xid = table->older_transactions_ended ? InvalidTransactionId : ReadNextTransactionId();
 	SpinLockAcquire(&table->lock);
-	if (table->unknown.writes == begun->unknown.writes)
+	if (!table->older_transactions_ended) {
+		if (!table->first_claim_next_xid_set) {
+			table->first_claim_next_xid = next_xid;
+			table->first_claim_next_xid_set = true;
+		}
+		// The snapshot's xmin is its oldest transaction still running: once past the first claim's next
+		// xid, every older transaction (a prepared one recovered at startup included) has ended. Kept as a
+		// flag, so the comparison is not made again after the xid counter wraps around.
+		table->older_transactions_ended = TransactionIdFollowsOrEquals(snapshot_xmin, table->first_claim_next_xid);
+	}
+	if (table->older_transactions_ended && table->unknown.writes == begun->unknown.writes)
 		core::FinishClaim(table->slots[begun->slot].hint, begun->queue, first_visible);
 	SpinLockRelease(&table->lock);
 }

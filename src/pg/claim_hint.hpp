@@ -41,8 +41,10 @@ struct ClaimBegin {
 };
 void BeginClaim(Datum queue_name, ClaimBegin *out);
 // After the claim statement: `queue_id` is the queue it claimed from, `first_visible` the first entry
-// its snapshot saw from the start it was given.
-void FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const core::ClaimKey &first_visible);
+// its snapshot saw from the start it was given, `snapshot_xmin` that snapshot's xmin (no hint moves
+// while a transaction older than the server's first claim runs: a prepared one survives a restart).
+void FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const core::ClaimKey &first_visible,
+                 TransactionId snapshot_xmin);
 
 // After a claim: raises the queue's lease bounds to the keys of the jobs it took (claim order). Must run
 // before the transaction commits.

@@ -206,6 +206,7 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	Snapshot snapshot = GetActiveSnapshot();
+	TransactionId snapshot_xmin = snapshot->xmin; // for the hint, after the snapshot is popped
 
 	Oid schema = get_namespace_oid("dlq", false);
 	QueueRow queue;
@@ -280,7 +281,7 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	if (decide.taken > 0)
 		hint::NoteLeasedKeys(queue.id, taken_keys, decide.taken);
 	if (decide.seen_first)
-		hint::FinishClaim(&begun, queue_name, queue.id, decide.first_visible);
+		hint::FinishClaim(&begun, queue_name, queue.id, decide.first_visible, snapshot_xmin);
 	return decide.taken;
 }
 
