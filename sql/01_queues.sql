@@ -65,6 +65,11 @@ SELECT dlq.create_queue('bad', recovery_window => '1000000 years');
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.create_queue('bad', retention => '1000000 years');
 \echo :LAST_ERROR_SQLSTATE
+-- An hour in all, but now() adds the years first: each field is bounded too.
+SELECT dlq.create_queue('bad', lease => '295000 years -106200000 days 1 hour');
+\echo :LAST_ERROR_SQLSTATE
+SELECT dlq.create_queue('bad', retention => '295000 years -106200000 days 1 hour');
+\echo :LAST_ERROR_SQLSTATE
 SELECT dlq.create_queue('long', lease => '100 years', recovery_window => '100 years', retention => '100 years');
 SELECT lease, recovery_window, retention FROM dlq.queues WHERE queue = 'long';
 SELECT dlq.drop_queue('long');
@@ -221,6 +226,11 @@ SELECT dlq.drop_queue('');
 SELECT dlq.create_queue('spare');
 SELECT dlq.drop_queue('spare', force => NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- Only in READ COMMITTED: a transaction snapshot would not see the jobs of the writers it waits for.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT dlq.drop_queue('spare');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
 SELECT dlq.drop_queue('spare');
 -- A queue can be recreated under a dropped name; the old dead letters show up in its stats.
 SELECT dlq.create_queue('mail');

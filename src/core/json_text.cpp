@@ -2,13 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdlib>
 #include <utility>
 
 namespace dlq::core {
 
 namespace {
 
-// Accepts every value; remembers where the text went wrong, and the number when that was one past a
+// Accepts every value; remembers where the text went wrong, and whether that was at a number past a
 // double's range.
 class CheckingSax final : public nlohmann::json::json_sax_t {
 public:
@@ -48,47 +50,113 @@ public:
 	bool end_array() override {
 		return true;
 	}
-	bool parse_error(std::size_t position, const std::string &last_token,
-	                 const nlohmann::detail::exception &error) override {
+	bool parse_error(std::size_t position, const std::string &, const nlohmann::detail::exception &error) override {
 		error_position = position;
-		if (error.id == kNumberOverflow)
-			overflowing_number = last_token;
+		number_overflow = error.id == kNumberOverflow;
 		return false;
 	}
 
 	static constexpr int kNumberOverflow = 406; // nlohmann's out_of_range.406
 	std::size_t error_position = 0;
-	std::string overflowing_number;
+	bool number_overflow = false;
 };
+
+bool Parses(std::string_view text, CheckingSax *sax) {
+	try {
+		return nlohmann::json::sax_parse(text, sax);
+	} catch (const nlohmann::json::exception &) {
+		return false;
+	}
+}
+
+bool IsDigit(char c) {
+	return c >= '0' && c <= '9';
+}
+
+// A JSON number, whole: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool IsJsonNumber(std::string_view token) {
+	std::size_t i = 0;
+	auto digits = [&] {
+		const std::size_t start = i;
+		while (i < token.size() && IsDigit(token[i]))
+			++i;
+		return i > start;
+	};
+	if (i < token.size() && token[i] == '-')
+		++i;
+	if (i < token.size() && token[i] == '0')
+		++i;
+	else if (!digits())
+		return false;
+	if (i < token.size() && token[i] == '.') {
+		++i;
+		if (!digits())
+			return false;
+	}
+	if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+		++i;
+		if (i < token.size() && (token[i] == '+' || token[i] == '-'))
+			++i;
+		if (!digits())
+			return false;
+	}
+	return i == token.size();
+}
+
+// One pass over the text outside strings: every whole JSON number a double cannot hold is overwritten
+// with `blank` and spaces. Anything else is left for the parser to judge.
+std::string BlankOverflowingNumbers(std::string_view text, std::string_view blank) {
+	std::string out(text);
+	bool in_string = false;
+	bool escaped = false;
+	std::size_t i = 0;
+	while (i < out.size()) {
+		const char c = out[i];
+		if (in_string) {
+			if (escaped)
+				escaped = false;
+			else if (c == '\\')
+				escaped = true;
+			else if (c == '"')
+				in_string = false;
+			++i;
+		} else if (c == '"') {
+			in_string = true;
+			++i;
+		} else if (c == '-' || IsDigit(c)) {
+			std::size_t end = i + 1;
+			while (end < out.size() && (IsDigit(out[end]) || out[end] == '.' || out[end] == 'e' || out[end] == 'E' ||
+			                            out[end] == '+' || out[end] == '-'))
+				++end;
+			const std::string token = out.substr(i, end - i);
+			if (token.size() >= blank.size() && IsJsonNumber(token) && std::isinf(std::strtod(token.c_str(), nullptr)))
+				out.replace(i, token.size(), std::string(blank) + std::string(token.size() - blank.size(), ' '));
+			i = end;
+		} else {
+			++i;
+		}
+	}
+	return out;
+}
 
 } // namespace
 
 bool CheckJsonText(std::string_view text, std::string_view blank, std::string *blanked, std::size_t *error_position) {
 	blanked->clear();
-	std::string_view checked = text;
-	for (;;) {
-		CheckingSax sax;
-		bool valid = false;
-		try {
-			valid = nlohmann::json::sax_parse(checked, &sax);
-		} catch (const nlohmann::json::exception &) {
-			valid = false;
-		}
-		if (valid)
-			return true;
-		*error_position = sax.error_position;
-		const std::string &number = sax.overflowing_number;
-		// The number ends where the parser stopped; a blank longer than it would move what follows.
-		const std::size_t start = number.size() < blank.size() || sax.error_position > checked.size()
-		                              ? std::string_view::npos
-		                              : checked.rfind(number, sax.error_position);
-		if (number.empty() || start == std::string_view::npos)
-			return false;
-		std::string next(checked);
-		next.replace(start, number.size(), std::string(blank) + std::string(number.size() - blank.size(), ' '));
-		*blanked = std::move(next);
-		checked = *blanked;
+	CheckingSax sax;
+	if (Parses(text, &sax))
+		return true;
+	*error_position = sax.error_position;
+	if (!sax.number_overflow)
+		return false;
+	std::string changed = BlankOverflowingNumbers(text, blank);
+	CheckingSax again;
+	if (!Parses(changed, &again)) {
+		*error_position = again.error_position; // positions are the text's: blanking keeps them
+		return false;
 	}
+	*blanked = std::move(changed);
+	return true;
 }
 
 } // namespace dlq::core

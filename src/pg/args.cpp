@@ -1,3 +1,4 @@
+#include "core/validation.hpp"
 #include "pg/args.hpp"
 
 namespace dlq::pg {
@@ -25,6 +26,17 @@ IntervalMicros(const Interval *interval) {
 	    __builtin_add_overflow(total, months_us, &total))
 		return (interval->month < 0 || interval->day < 0 || interval->time < 0) ? INT64_MIN : INT64_MAX;
 	return total;
+}
+
+int64_t
+SettingArgMicros(FunctionCallInfo fcinfo, int argno) {
+	const Interval *interval = PG_GETARG_INTERVAL_P(argno);
+	constexpr int64_t kMaxMonths = core::kMaxSettingMicros / (DAYS_PER_MONTH * USECS_PER_DAY);
+	constexpr int64_t kMaxDays = core::kMaxSettingMicros / USECS_PER_DAY;
+	if (interval->month > kMaxMonths || interval->month < -kMaxMonths || interval->day > kMaxDays ||
+	    interval->day < -kMaxDays || interval->time > core::kMaxSettingMicros || interval->time < -core::kMaxSettingMicros)
+		return INT64_MAX;
+	return IntervalMicros(interval);
 }
 
 int64_t

@@ -21,6 +21,10 @@ int64_t IntervalMicros(const Interval *interval);
 
 // The argument's interval in microseconds, or `fallback` when it is NULL.
 int64_t IntervalArgMicros(FunctionCallInfo fcinfo, int argno, int64_t fallback);
+// The same for a setting bounded by core::kMaxSettingMicros (a lease, a recovery window, a retention):
+// INT64_MAX when a field alone passes the bound. now() plus an interval adds its months, days and
+// time one after another, so '295000 years -106200000 days' (an hour in all) leaves the timestamp range.
+int64_t SettingArgMicros(FunctionCallInfo fcinfo, int argno);
 
 } // namespace dlq::pg
 

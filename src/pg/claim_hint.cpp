@@ -46,10 +46,11 @@ struct Table {
 	bool untracked;          // a claim found no free slot for its lease bound: no sweep is bounded
 	// Transactions older than this table are counted nowhere: prepared ones survive a restart (their
 	// writers' counts do not), and their jobs appear at COMMIT PREPARED. No hint moves until every
-	// transaction id assigned before the first claim's look (first_claim_next_xid) has ended.
+	// transaction id assigned before the first claim's look (first_claim_next_xid, 64-bit so that no
+	// wraparound makes it look new again) has ended, for every database of the cluster.
 	bool first_claim_next_xid_set;
 	bool older_transactions_ended;
-	TransactionId first_claim_next_xid;
+	uint64 first_claim_next_xid;
 	Slot slots[kSlots];
 	Database databases[kDatabases];
 };
@@ -97,7 +98,7 @@ StartSharedMemory() {
 		table->untracked = false;
 		table->first_claim_next_xid_set = false;
 		table->older_transactions_ended = false;
-		table->first_claim_next_xid = InvalidTransactionId;
+		table->first_claim_next_xid = 0;
 		for (Slot &slot : table->slots)
 			slot = Slot{InvalidOid, 0, core::ClaimHint{}, core::LeaseBound{}};
 		for (Database &database : table->databases)
@@ -346,7 +347,7 @@ NoteWrittenKey(int32 queue_id, const core::ClaimKey &lowest) {
 
 void
 BeginClaim(Datum queue_name, ClaimBegin *out) {
-	*out = ClaimBegin{0, -1, {core::kLowestClaimKey, 0, false}, {core::kLowestClaimKey, 0, false}, false};
+	*out = ClaimBegin{0, -1, {core::kLowestClaimKey, 0, false}, {core::kLowestClaimKey, 0, false}, false, false};
 	if (table == nullptr || !guc_claim_hints)
 		return;
 	int32 queue_id = CachedQueueId(queue_name);
@@ -359,6 +360,7 @@ BeginClaim(Datum queue_name, ClaimBegin *out) {
 		out->slot = index;
 		out->queue = core::BeginClaim(table->slots[index].hint);
 		out->unknown = core::BeginClaim(table->unknown);
+		out->older_transactions_ended = table->older_transactions_ended;
 	}
 	SpinLockRelease(&table->lock);
 	// Only a snapshot taken after this point may move the hint: not a transaction snapshot taken earlier.
@@ -379,20 +381,30 @@ FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const cor
 	}
 	if (!begun->may_raise)
 		return;
-	// Read before the spinlock (it takes an LWLock); only the first claim's reading is kept.
-	TransactionId next_xid = table->older_transactions_ended ? InvalidTransactionId : ReadNextTransactionId();
+	// Ended before this claim began: its snapshot, taken after, sees all they wrote. Otherwise this
+	// claim's own snapshot must show it (another claim's cannot: this one may have been taken first).
+	bool older_ended = begun->older_transactions_ended;
+	uint64 next_xid = 0;
+	uint64 xmin = 0;
+	if (!older_ended) {
+		// Read before the spinlock (it takes an LWLock). The snapshot's xmin lies at most 2^31 ids behind.
+		FullTransactionId next = ReadNextFullTransactionId();
+		next_xid = U64FromFullTransactionId(next);
+		xmin = next_xid - static_cast<uint32>(XidFromFullTransactionId(next) - snapshot_xmin);
+	}
 	SpinLockAcquire(&table->lock);
-	if (!table->older_transactions_ended) {
+	if (!older_ended) {
 		if (!table->first_claim_next_xid_set) {
 			table->first_claim_next_xid = next_xid;
 			table->first_claim_next_xid_set = true;
 		}
-		// The snapshot's xmin is its oldest transaction still running: once past the first claim's next
-		// xid, every older transaction (a prepared one recovered at startup included) has ended. Kept as a
-		// flag, so the comparison is not made again after the xid counter wraps around.
-		table->older_transactions_ended = TransactionIdFollowsOrEquals(snapshot_xmin, table->first_claim_next_xid);
+		// The snapshot's xmin is its oldest transaction still running: at or past the first claim's next
+		// xid, every older transaction (a prepared one recovered at startup included) had ended.
+		older_ended = xmin >= table->first_claim_next_xid;
+		if (older_ended)
+			table->older_transactions_ended = true;
 	}
-	if (table->older_transactions_ended && table->unknown.writes == begun->unknown.writes)
+	if (older_ended && table->unknown.writes == begun->unknown.writes)
 		core::FinishClaim(table->slots[begun->slot].hint, begun->queue, first_visible);
 	SpinLockRelease(&table->lock);
 }

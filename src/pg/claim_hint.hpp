@@ -38,6 +38,7 @@ struct ClaimBegin {
 	core::ClaimStart queue;
 	core::ClaimStart unknown;
 	bool may_raise;
+	bool older_transactions_ended; // every transaction older than the server's first claim had ended
 };
 void BeginClaim(Datum queue_name, ClaimBegin *out);
 // After the claim statement: `queue_id` is the queue it claimed from, `first_visible` the first entry

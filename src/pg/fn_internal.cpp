@@ -53,12 +53,18 @@ dlq_validate_queue_settings(PG_FUNCTION_ARGS) {
 		CallCore([&] { core::ValidateMaxAttempts("max_attempts", max_attempts); });
 	}
 	if (!PG_ARGISNULL(2)) {
-		int64 lease_us = dlq::pg::IntervalArgMicros(fcinfo, 2, 0);
+		int64 lease_us = dlq::pg::SettingArgMicros(fcinfo, 2);
 		CallCore([&] { core::ValidatePositiveDuration("lease", lease_us); });
 	}
 	if (!PG_ARGISNULL(3)) {
-		int64 window_us = dlq::pg::IntervalArgMicros(fcinfo, 3, 0);
+		int64 window_us = dlq::pg::SettingArgMicros(fcinfo, 3);
 		CallCore([&] { core::ValidatePositiveDuration("recovery_window", window_us); });
+	}
+	// retention: its callers refuse a negative one with their own hints; 0 means none.
+	if (PG_NARGS() > 6 && !PG_ARGISNULL(6)) {
+		int64 retention_us = dlq::pg::SettingArgMicros(fcinfo, 6);
+		if (retention_us > 0)
+			CallCore([&] { core::ValidatePositiveDuration("retention", retention_us); });
 	}
 	if (!PG_ARGISNULL(4) && !PG_ARGISNULL(5)) {
 		core::BackoffPolicy policy = {dlq::pg::IntervalArgMicros(fcinfo, 4, 0),

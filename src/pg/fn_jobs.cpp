@@ -41,7 +41,7 @@ static void
 ValidateLeaseArg(FunctionCallInfo fcinfo, int argno) {
 	if (PG_ARGISNULL(argno))
 		return;
-	int64 lease_us = dlq::pg::IntervalArgMicros(fcinfo, argno, 0);
+	int64 lease_us = dlq::pg::SettingArgMicros(fcinfo, argno);
 	CallCore([&] { core::ValidatePositiveDuration("lease", lease_us); });
 }
 

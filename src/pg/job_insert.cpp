@@ -171,6 +171,18 @@ BeginInsert(Datum queue_name, Insert *insert, DirectInsert *refused) {
 		*refused = DirectInsert::kUnknownQueue;
 		return false;
 	}
+	// A transaction snapshot may predate a drop_queue that committed while this waited for its lock on
+	// dlq.job: the job would outlive its queue. The latest snapshot tells, as a foreign key check would.
+	if (IsolationUsesXactSnapshot()) {
+		QueueRow latest;
+		PushActiveSnapshot(GetLatestSnapshot());
+		bool still = ReadQueue(schema, GetActiveSnapshot(), queue_name, &latest) && latest.id == insert->queue.id;
+		PopActiveSnapshot();
+		if (!still)
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			                errmsg("could not serialize access due to a concurrent drop of the queue"),
+			                errhint("Retry the transaction.")));
+	}
 	insert->layout = &LayoutOf(insert->rel);
 	insert->sequence = RelationInDlq(schema, "job_id_seq");
 	insert->now = GetCurrentTransactionStartTimestamp(); // now()

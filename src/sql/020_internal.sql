@@ -7,7 +7,7 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dlq_builtin_reasons';
 
 CREATE FUNCTION dlq._validate_queue_settings(queue text, max_attempts integer, lease interval,
-	recovery_window interval, backoff_base interval, backoff_max interval)
+	recovery_window interval, backoff_base interval, backoff_max interval, retention interval DEFAULT NULL)
 RETURNS void
 LANGUAGE C
 SET search_path = pg_catalog, pg_temp

@@ -39,11 +39,9 @@ BEGIN
 		RAISE EXCEPTION 'retention must not be negative' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Leave it out (or give 0) to keep reviewed dead letters until dlq.purge() removes them.';
 	END IF;
-	-- As long as a lease or a recovery window may be (src/core/validation.hpp): the sweep computes
+	-- At most 100 years, as a lease or a recovery window (src/core/validation.hpp): the sweep computes
 	-- now() - retention for every queue, and one out of the timestamp range would stop it for all.
-	IF retention > interval '100 years' THEN
-		RAISE EXCEPTION 'retention must be at most 100 years' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM dlq._validate_queue_settings(queue, NULL, NULL, NULL, NULL, NULL, retention);
 	INSERT INTO dlq.queue (name, max_attempts, lease, recovery_window, backoff_base, backoff_max, retention)
 	VALUES (queue, max_attempts, lease, recovery_window, backoff_base, backoff_max,
 	        nullif(retention, interval '0'))
@@ -116,11 +114,9 @@ BEGIN
 		RAISE EXCEPTION 'retention must not be negative' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Give 0 to keep reviewed dead letters until dlq.purge() removes them.';
 	END IF;
-	-- As long as a lease or a recovery window may be (src/core/validation.hpp): the sweep computes
+	-- At most 100 years, as a lease or a recovery window (src/core/validation.hpp): the sweep computes
 	-- now() - retention for every queue, and one out of the timestamp range would stop it for all.
-	IF retention > interval '100 years' THEN
-		RAISE EXCEPTION 'retention must be at most 100 years' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM dlq._validate_queue_settings(queue, NULL, NULL, NULL, NULL, NULL, retention);
 	UPDATE dlq.queue AS q
 	   SET max_attempts = coalesce(alter_queue.max_attempts, q.max_attempts),
 	       lease = coalesce(alter_queue.lease, q.lease),
@@ -163,6 +159,7 @@ DECLARE
 	v_jobs bigint;
 	v_dead bigint;
 	v_deleted bigint;
+	v_lock_timeout text;
 BEGIN
 	IF force IS NULL THEN
 		RAISE EXCEPTION 'force must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -173,7 +170,28 @@ BEGIN
 	-- statements, new snapshots) see the jobs of the first, and the second find the queue gone (an
 	-- enqueue reads it after taking its own lock on dlq.job). Otherwise a job enqueued meanwhile would
 	-- outlive its queue, never claimed, swept or counted (isolation drop_queue_race).
-	LOCK TABLE dlq.job IN SHARE MODE;
+	-- Only in READ COMMITTED: a transaction snapshot would predate the writers waited for.
+	IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed' THEN
+		RAISE EXCEPTION 'dlq.drop_queue() must run in a READ COMMITTED transaction'
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = 'Its transaction must see the jobs written by the transactions it waits for.';
+	END IF;
+	-- dlq.dead_letter first, as the dead-letter path takes them (a partition made, then a job moved);
+	-- SHARE ROW EXCLUSIVE conflicts with itself, so two drops wait for each other rather than deadlock.
+	-- Writers of every queue wait behind it: bounded, like compaction's lock.
+	BEGIN
+		-- For these two statements only (an error undoes it with the block).
+		v_lock_timeout := pg_catalog.current_setting('lock_timeout');
+		PERFORM pg_catalog.set_config('lock_timeout', '10s', true);
+		LOCK TABLE dlq.dead_letter IN ACCESS SHARE MODE;
+		LOCK TABLE dlq.job IN SHARE ROW EXCLUSIVE MODE;
+		PERFORM pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
+	EXCEPTION WHEN lock_not_available THEN
+		RAISE EXCEPTION 'could not lock dlq.job to drop queue "%" within 10 seconds', queue
+			USING ERRCODE = 'lock_not_available',
+			      DETAIL = 'A queue is dropped once no transaction that wrote jobs (of any queue) is open.',
+			      HINT = 'Look for a long transaction in pg_stat_activity or a prepared one in pg_prepared_xacts, then retry.';
+	END;
 	SELECT count(*) INTO v_jobs FROM dlq.job AS j WHERE j.queue_id OPERATOR(pg_catalog.=) v_id;
 	SELECT count(*) INTO v_dead FROM dlq.dead_letter AS d WHERE d.queue OPERATOR(pg_catalog.=) drop_queue.queue;
 	IF (v_jobs OPERATOR(pg_catalog.>) 0 OR v_dead OPERATOR(pg_catalog.>) 0) AND NOT force THEN

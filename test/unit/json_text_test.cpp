@@ -44,6 +44,27 @@ TEST(CheckJsonText, InvalidTextSaysWhere) {
 	EXPECT_EQ(Check("[1e400, x]").error_position, 9u); // positions are the original text's
 }
 
+// Only whole JSON numbers are blanked: text that is not one stays invalid.
+TEST(CheckJsonText, OnlyWholeNumbersAreBlanked) {
+	for (const std::string text : {"1e4001e4001", "[1e400.5]", "[01e400]", "[1e400-]", "[--1e400]", "\"1e400"}) {
+		EXPECT_FALSE(Check(text).valid) << text;
+	}
+	const Checked in_string = Check(R"(["1e400", 1e400, "\"1e400"])");
+	EXPECT_TRUE(in_string.valid);
+	EXPECT_EQ(in_string.blanked, R"(["1e400", 0    , "\"1e400"])");
+}
+
+// Linear: many such numbers are blanked in one pass, not one re-parse each.
+TEST(CheckJsonText, ManyNumbersInOnePass) {
+	std::string text = "[";
+	for (int i = 0; i < 20000; i++)
+		text += (i ? ",1e400" : "1e400");
+	text += "]";
+	const Checked checked = Check(text);
+	EXPECT_TRUE(checked.valid);
+	EXPECT_EQ(checked.blanked.size(), text.size());
+}
+
 TEST(CheckJsonText, ABlankLongerThanTheNumberIsNotUsed) {
 	EXPECT_FALSE(Check("1e309", "0.12345").valid);
 }
