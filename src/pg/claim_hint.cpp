@@ -46,9 +46,9 @@ struct Table {
 	bool untracked;          // a claim found no free slot for its lease bound: no sweep is bounded
 	// Transactions older than this table are counted nowhere: prepared ones survive a restart (their
 	// writers' counts do not), and their jobs appear at COMMIT PREPARED. No hint moves until every
-	// transaction id assigned before the first claim's look (first_claim_next_xid, 64-bit so that no
-	// wraparound makes it look new again) has ended, for every database of the cluster.
-	bool first_claim_next_xid_set;
+	// transaction id assigned before the server's first claim began (first_claim_next_xid, 64-bit so that
+	// no wraparound makes it look new again; 0 until that claim) has ended, for every database of the
+	// cluster.
 	bool older_transactions_ended;
 	uint64 first_claim_next_xid;
 	Slot slots[kSlots];
@@ -96,7 +96,6 @@ StartSharedMemory() {
 		SpinLockInit(&table->lock);
 		table->unknown = core::ClaimHint{};
 		table->untracked = false;
-		table->first_claim_next_xid_set = false;
 		table->older_transactions_ended = false;
 		table->first_claim_next_xid = 0;
 		for (Slot &slot : table->slots)
@@ -350,6 +349,15 @@ BeginClaim(Datum queue_name, ClaimBegin *out) {
 	*out = ClaimBegin{0, -1, {core::kLowestClaimKey, 0, false}, {core::kLowestClaimKey, 0, false}, false, false};
 	if (table == nullptr || !guc_claim_hints)
 		return;
+	// The server's first claim notes the next xid before its snapshot is taken (so that, with nothing
+	// older running, that snapshot's xmin reaches it already). Read before the spinlock: an LWLock.
+	if (!table->older_transactions_ended) {
+		uint64 next_xid = U64FromFullTransactionId(ReadNextFullTransactionId());
+		SpinLockAcquire(&table->lock);
+		if (table->first_claim_next_xid == 0) // a next xid is never 0 (FirstNormalTransactionId is 3)
+			table->first_claim_next_xid = next_xid;
+		SpinLockRelease(&table->lock);
+	}
 	int32 queue_id = CachedQueueId(queue_name);
 	if (queue_id == 0)
 		return;
@@ -384,20 +392,14 @@ FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const cor
 	// Ended before this claim began: its snapshot, taken after, sees all they wrote. Otherwise this
 	// claim's own snapshot must show it (another claim's cannot: this one may have been taken first).
 	bool older_ended = begun->older_transactions_ended;
-	uint64 next_xid = 0;
 	uint64 xmin = 0;
 	if (!older_ended) {
 		// Read before the spinlock (it takes an LWLock). The snapshot's xmin lies at most 2^31 ids behind.
 		FullTransactionId next = ReadNextFullTransactionId();
-		next_xid = U64FromFullTransactionId(next);
-		xmin = next_xid - static_cast<uint32>(XidFromFullTransactionId(next) - snapshot_xmin);
+		xmin = U64FromFullTransactionId(next) - static_cast<uint32>(XidFromFullTransactionId(next) - snapshot_xmin);
 	}
 	SpinLockAcquire(&table->lock);
 	if (!older_ended) {
-		if (!table->first_claim_next_xid_set) {
-			table->first_claim_next_xid = next_xid;
-			table->first_claim_next_xid_set = true;
-		}
 		// The snapshot's xmin is its oldest transaction still running: at or past the first claim's next
 		// xid, every older transaction (a prepared one recovered at startup included) had ended.
 		older_ended = xmin >= table->first_claim_next_xid;

@@ -34,14 +34,14 @@ BEGIN
 	       coalesce(create_queue.recovery_window, d.recovery_window)
 	  INTO max_attempts, lease, recovery_window
 	  FROM dlq._queue_defaults() AS d;
-	PERFORM dlq._validate_queue_settings(queue, max_attempts, lease, recovery_window, backoff_base, backoff_max);
+	-- retention at most 100 years, as a lease or a recovery window (src/core/validation.hpp): the sweep
+	-- computes now() - retention for every queue, and one out of the timestamp range would stop it for all.
+	PERFORM dlq._validate_queue_settings(queue, max_attempts, lease, recovery_window, backoff_base, backoff_max,
+	                                     retention);
 	IF retention < interval '0' THEN
 		RAISE EXCEPTION 'retention must not be negative' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Leave it out (or give 0) to keep reviewed dead letters until dlq.purge() removes them.';
 	END IF;
-	-- At most 100 years, as a lease or a recovery window (src/core/validation.hpp): the sweep computes
-	-- now() - retention for every queue, and one out of the timestamp range would stop it for all.
-	PERFORM dlq._validate_queue_settings(queue, NULL, NULL, NULL, NULL, NULL, retention);
 	INSERT INTO dlq.queue (name, max_attempts, lease, recovery_window, backoff_base, backoff_max, retention)
 	VALUES (queue, max_attempts, lease, recovery_window, backoff_base, backoff_max,
 	        nullif(retention, interval '0'))
@@ -105,18 +105,16 @@ DECLARE
 	v_old dlq.queue;
 BEGIN
 	SELECT * INTO v_old FROM dlq.queue AS q WHERE q.id OPERATOR(pg_catalog.=) v_id;
-	-- Validate the settings as they will be, so base <= max holds whichever of them changed.
+	-- Validate the settings as they will be, so base <= max holds whichever of them changed (retention:
+	-- at most 100 years, as in create_queue).
 	PERFORM dlq._validate_queue_settings(queue,
 		coalesce(max_attempts, v_old.max_attempts), coalesce(lease, v_old.lease),
 		coalesce(recovery_window, v_old.recovery_window), coalesce(backoff_base, v_old.backoff_base),
-		coalesce(backoff_max, v_old.backoff_max));
+		coalesce(backoff_max, v_old.backoff_max), retention);
 	IF retention < interval '0' THEN
 		RAISE EXCEPTION 'retention must not be negative' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Give 0 to keep reviewed dead letters until dlq.purge() removes them.';
 	END IF;
-	-- At most 100 years, as a lease or a recovery window (src/core/validation.hpp): the sweep computes
-	-- now() - retention for every queue, and one out of the timestamp range would stop it for all.
-	PERFORM dlq._validate_queue_settings(queue, NULL, NULL, NULL, NULL, NULL, retention);
 	UPDATE dlq.queue AS q
 	   SET max_attempts = coalesce(alter_queue.max_attempts, q.max_attempts),
 	       lease = coalesce(alter_queue.lease, q.lease),
