@@ -336,12 +336,16 @@ FindDeadLetterOfJob(Datum job_id) {
 
 // ---- replay and queue removal -----------------------------------------------------------------------
 
+// The queue rows are locked (KEY SHARE, as a foreign key check locks them): in REPEATABLE READ, a snapshot
+// that predates a drop_queue committed since still shows the queue, and the lock then fails with a
+// serialization error instead of requeueing into the dropped queue. (In READ COMMITTED the drop's lock on
+// dlq.job held this statement until it committed, so its snapshot no longer shows the queue.)
 static KeptStatement requeue_dead_letters = {
     "INSERT INTO dlq.job (queue_id, kind, payload, run_at, priority, max_attempts, tenant, actor, replayed_from) "
     "SELECT q.id, d.kind, d.payload, $2, d.priority, d.max_attempts, d.tenant, d.actor, d.id "
     "  FROM dlq.dead_letter AS d JOIN dlq.queue AS q ON q.name = d.queue "
     " WHERE d.id = ANY ($1) "
-    " ORDER BY d.id "
+    " ORDER BY d.id FOR KEY SHARE OF q "
     "RETURNING replayed_from, id, queue_id, priority, run_at",
     2, {INT8ARRAYOID, TIMESTAMPTZOID}, nullptr};
 
