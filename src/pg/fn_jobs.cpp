@@ -3,6 +3,7 @@
 // values, the core validates them through CallCore, and the job store runs the statements.
 #include <string_view>
 
+#include "core/error_history.hpp"
 #include "core/job_batch.hpp"
 #include "core/validation.hpp"
 #include "pg/args.hpp"
@@ -210,6 +211,24 @@ dlq_complete_many(PG_FUNCTION_ARGS) {
 	PG_RETURN_INT32(static_cast<int32>(done));
 }
 
+// The error of argument `arg`, cut as the error history cuts each entry's (core::TruncateMessage), so that
+// last_error, the dead letter's last_error and its fingerprint hold what the history holds, not an
+// unbounded text.
+static Datum
+BoundedErrorArg(FunctionCallInfo fcinfo, int arg) {
+	std::string_view error = TextArg(fcinfo, arg);
+	if (error.size() <= core::kMaxErrorBytes)
+		return PG_GETARG_DATUM(arg);
+	char *cut = nullptr;
+	std::size_t cut_length = 0;
+	CallCore([&] {
+		std::string bounded = core::TruncateMessage(error);
+		cut_length = bounded.size();
+		cut = dlq::pg::PallocCopyNoError(bounded);
+	});
+	return PointerGetDatum(cstring_to_text_with_len(cut, static_cast<int>(cut_length)));
+}
+
 PG_FUNCTION_INFO_V1(dlq_fail);
 Datum
 dlq_fail(PG_FUNCTION_ARGS) {
@@ -223,6 +242,7 @@ dlq_fail(PG_FUNCTION_ARGS) {
 		CallCore([&] { core::ValidateNonNegativeDuration("retry_in", retry_in_us); });
 	}
 	Datum details = PG_ARGISNULL(3) ? (Datum)0 : PG_GETARG_DATUM(3);
+	Datum error = BoundedErrorArg(fcinfo, 2);
 	double unit_random = pg_prng_double(&pg_global_prng_state);
 
 	// A retry first, as most failures have attempts left; a job the retry does not take is dead-lettered
@@ -230,7 +250,7 @@ dlq_fail(PG_FUNCTION_ARGS) {
 	// lease on the row it changes.
 	ConnectSpi();
 	const char *outcome = "lease_lost";
-	if (retryable && store::RetryJob(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2), details,
+	if (retryable && store::RetryJob(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), error, details,
 	                                 PG_ARGISNULL(3), unit_random, PG_ARGISNULL(5) ? (Datum)0 : PG_GETARG_DATUM(5),
 	                                 PG_ARGISNULL(5))) {
 		outcome = "retrying";
@@ -239,7 +259,7 @@ dlq_fail(PG_FUNCTION_ARGS) {
 		move.job_ids = dlq::pg::Int64ArrayOfOne(PG_GETARG_INT64(0));
 		move.reason = retryable ? "RETRIES_EXHAUSTED" : "PERMANENT_FAILURE";
 		move.detected_by = "inline";
-		move.error = PG_GETARG_DATUM(2);
+		move.error = error;
 		move.details = details;
 		move.details_is_null = PG_ARGISNULL(3);
 		move.metadata_is_null = true;

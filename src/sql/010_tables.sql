@@ -2,7 +2,7 @@
 
 CREATE SEQUENCE dlq.queue_id_seq AS integer;
 CREATE TABLE dlq.queue (
-	id              integer PRIMARY KEY DEFAULT nextval('dlq.queue_id_seq'),
+	id              integer PRIMARY KEY DEFAULT pg_catalog.nextval('dlq.queue_id_seq'::pg_catalog.regclass),
 	name            text NOT NULL UNIQUE,
 	max_attempts    integer NOT NULL,
 	lease           interval NOT NULL,
@@ -34,7 +34,7 @@ CREATE TABLE dlq.reason (
 CREATE SEQUENCE dlq.job_id_seq;
 CREATE TABLE dlq.job (
 	-- set at enqueue, never changed
-	id                 bigint PRIMARY KEY DEFAULT nextval('dlq.job_id_seq'),
+	id                 bigint PRIMARY KEY DEFAULT pg_catalog.nextval('dlq.job_id_seq'::pg_catalog.regclass),
 	enqueued_at        timestamptz NOT NULL DEFAULT now(),
 	replayed_from      bigint,
 	queue_id           integer NOT NULL,
@@ -82,7 +82,7 @@ CREATE UNIQUE INDEX job_dedup_idx ON dlq.job (queue_id, dedup_key) WHERE dedup_k
 -- sweeper and on demand by the dead-letter path (dlq._ensure_dead_letter_partition).
 CREATE SEQUENCE dlq.dead_letter_id_seq;
 CREATE TABLE dlq.dead_letter (
-	id                 bigint NOT NULL DEFAULT nextval('dlq.dead_letter_id_seq'),
+	id                 bigint NOT NULL DEFAULT pg_catalog.nextval('dlq.dead_letter_id_seq'::pg_catalog.regclass),
 	job_id             bigint NOT NULL,
 	dead_lettered_at   timestamptz NOT NULL DEFAULT now(),
 	enqueued_at        timestamptz NOT NULL,
@@ -124,7 +124,7 @@ CREATE TABLE dlq.dead_letter_partition (
 -- Replay audit: one row per reprocess call, one item per dead letter it was asked to replay.
 CREATE SEQUENCE dlq.replay_id_seq;
 CREATE TABLE dlq.replay (
-	id            bigint PRIMARY KEY DEFAULT nextval('dlq.replay_id_seq'),
+	id            bigint PRIMARY KEY DEFAULT pg_catalog.nextval('dlq.replay_id_seq'::pg_catalog.regclass),
 	at            timestamptz NOT NULL DEFAULT now(),
 	actor         text NOT NULL DEFAULT session_user,
 	justification text NOT NULL,

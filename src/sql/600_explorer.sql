@@ -169,7 +169,7 @@ BEGIN
 	END IF;
 	IF kind_prefix IS NOT NULL THEN
 		v_sql := v_sql || pg_catalog.format(' AND d.kind LIKE %L',
-			pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(kind_prefix, '\', '\\'), '%', '\%'), '_', '\_')
+			pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(kind_prefix, E'\\', E'\\\\'), '%', E'\\%'), '_', E'\\_')
 			|| '%');
 	END IF;
 	IF tenant IS NOT NULL THEN
@@ -225,7 +225,7 @@ BEGIN
 	PERFORM dlq._check_max_rows(max_rows, 10000);
 	RETURN pg_catalog.format(
 		'SELECT d.id, d.dead_lettered_at, d.queue, d.kind, d.tenant, d.reason, d.attempts, '
-		'       pg_catalog.left(pg_catalog.regexp_replace(coalesce(d.last_error, ''''), ''\s+'', '' '', ''g''), 60), '
+		'       pg_catalog.left(pg_catalog.regexp_replace(coalesce(d.last_error, ''''), ''[[:space:]]+'', '' '', ''g''), 60), '
 		'       d.reviewed, d.replay_count, pg_catalog.count(*) OVER () '
 		'  FROM dlq.dead_letter AS d WHERE %s '
 		' ORDER BY d.dead_lettered_at DESC, d.id DESC LIMIT %s',
@@ -272,7 +272,7 @@ AS $$
 BEGIN
 	RETURN QUERY EXECUTE pg_catalog.format(
 		'SELECT d.queue, d.kind, d.reason, d.fingerprint, '
-		'       pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.max(d.last_error), ''\s+'', '' '', ''g''), 60), '
+		'       pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.max(d.last_error), ''[[:space:]]+'', '' '', ''g''), 60), '
 		'       pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE NOT d.reviewed), '
 		'       pg_catalog.count(DISTINCT d.tenant), pg_catalog.min(d.dead_lettered_at), '
 		'       pg_catalog.max(d.dead_lettered_at) '

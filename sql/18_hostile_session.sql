@@ -1,0 +1,48 @@
+-- What a session or a database owner set up before calling dlq must not change what dlq does.
+
+-- A database owner may create functions in public, which CREATE EXTENSION puts on the install script's
+-- search_path. A public.nextval(text) beat pg_catalog.nextval(regclass) for the column defaults the
+-- script bound (an untyped literal argument), and ran as the tables' owner on every id drawn.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS dlq CASCADE;
+RESET client_min_messages;
+CREATE FUNCTION public.nextval(text) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE NOTICE 'public.nextval called for %', $1;
+	RETURN pg_catalog.nextval($1::regclass);
+END
+$$;
+SHOW search_path;
+CREATE EXTENSION dlq;
+-- The caller's search_path is as it was.
+SHOW search_path;
+-- Nothing depends on public.nextval (before the fix: the 4 id defaults).
+SELECT count(*) AS bound_to_public_nextval
+  FROM pg_depend AS d JOIN pg_proc AS p ON d.refclassid = 'pg_proc'::regclass AND d.refobjid = p.oid
+ WHERE p.oid = 'public.nextval(text)'::regprocedure;
+SELECT pg_get_expr(ad.adbin, ad.adrelid) AS job_id_default
+  FROM pg_attrdef AS ad JOIN pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+ WHERE ad.adrelid = 'dlq.job'::regclass AND a.attname = 'id';
+-- Every path that draws an id: no NOTICE from public.nextval.
+SELECT dlq.create_queue('hostile', max_attempts => 1);
+SELECT dlq.enqueue('hostile', 'k') > 0 AS enqueued;
+SELECT dlq.fail(job_id, 'w', 'boom') FROM dlq.claim('hostile', 'w');
+SELECT requeued FROM dlq.reprocess(ARRAY(SELECT id FROM dlq.dead_letters), 'after the hostile install');
+DROP FUNCTION public.nextval(text);
+
+-- standard_conforming_strings = off: the explorer's functions are compiled in the caller's session, and a
+-- backslash in a plain literal of theirs changed meaning (an unterminated string; \s+ read as s+).
+SELECT dlq.fail(job_id, 'w', E'line one\n\tline  two') FROM dlq.claim('hostile', 'w');
+SET standard_conforming_strings = off;
+SELECT queue, kind, error_snippet FROM dlq.search(now() - interval '1 hour', now() + interval '1 hour', kind_prefix => 'k')
+ ORDER BY id;
+SELECT count(*) AS escaped_prefix FROM dlq.search(now() - interval '1 hour', now() + interval '1 hour', kind_prefix => E'k\\');
+SELECT dead_letters, sample_error FROM dlq.summary(now() - interval '1 hour', now() + interval '1 hour') ORDER BY 2;
+RESET standard_conforming_strings;
+
+-- An error text past 8192 bytes is cut in last_error and in the dead letter, as in the history.
+SELECT dlq.enqueue('hostile', 'long') > 0 AS enqueued;
+SELECT dlq.fail(job_id, 'w', repeat('x', 100000), retryable => false) FROM dlq.claim('hostile', 'w');
+SELECT octet_length(last_error) AS last_error_bytes, right(last_error, 12) AS ends_with,
+       octet_length(errors -> -1 ->> 'error') AS history_bytes
+  FROM dlq.dead_letters WHERE kind = 'long';
