@@ -59,12 +59,19 @@ SELECT * FROM dlq.reprocess(ARRAY[998, 999], 'typo in the ids');
 SELECT replay_id, actor = session_user AS by_session_user, justification, requested_ids, job_ids, queues, kinds,
        requested, requeued, skipped, forced
   FROM dlq.replays ORDER BY replay_id;
--- Once the replayed job has finished, the dead letter can be replayed again without force.
+-- Once the replayed job has finished, the work was done: the dead letter is not replayed again (a second
+-- charge) unless forced, and the NOTICE says why.
 SELECT job_id, kind FROM dlq.claim('orders', 'worker-1', 10) ORDER BY job_id;
 SELECT dlq.complete_many(ARRAY[5, 6, 7], 'worker-1');
-SELECT * FROM dlq.reprocess(ARRAY[2, 3], 'one more time');
+SELECT * FROM dlq.reprocess(ARRAY[2, 3, 997], 'one more time');
+SELECT i.dead_letter_id, i.outcome FROM dlq.replay_item AS i
+ WHERE i.replay_id = (SELECT max(id) FROM dlq.replay) ORDER BY 1;
+-- reprocess_matching leaves them out as well: all three dead letters of the queue have been replayed.
+SELECT matched, selected FROM dlq.reprocess_matching(now() - interval '1 hour', now() + interval '1 hour',
+                                                     queue => 'orders', justification => 'all of them again?');
+SELECT * FROM dlq.reprocess(ARRAY[2, 3], 'one more time, on purpose', force => true);
 -- run_at schedules the replay.
-SELECT * FROM dlq.reprocess(ARRAY[1], 'replay tomorrow', run_at => now() + interval '1 day');
+SELECT * FROM dlq.reprocess(ARRAY[1], 'replay tomorrow', run_at => now() + interval '1 day', force => true);
 SELECT id, kind, replayed_from, run_at > now() + interval '23 hours' AS tomorrow FROM dlq.job ORDER BY id;
 SELECT queue, available, scheduled, running, dead_letters, unreviewed FROM dlq.queue_stats;
 

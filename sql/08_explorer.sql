@@ -259,7 +259,7 @@ SELECT r ->> 'job_status' AS job_status FROM dlq.inspect(:first_death) AS x, jso
 SELECT id, dlq.complete(id, 'w1') AS completed FROM dlq.job WHERE replayed_from = :first_death;
 SELECT r ->> 'job_status' AS job_status FROM dlq.inspect(:first_death) AS x, jsonb_array_elements(x -> 'replays') AS r;
 -- Replay 2: the job dies again, a new dead letter of the same lineage.
-SELECT requeued FROM dlq.reprocess(ARRAY[:first_death]::bigint[], 'one more try');
+SELECT requeued FROM dlq.reprocess(ARRAY[:first_death]::bigint[], 'one more try', force => true);
 SELECT job_id FROM dlq.claim('lineage', 'w2');
 SELECT dlq.fail(id, 'w2', 'disk full on /var/tmp') FROM dlq.job WHERE replayed_from = :first_death;
 SELECT id AS second_death FROM dlq.dead_letters WHERE replayed_from = :first_death \gset

@@ -144,7 +144,7 @@ CREATE TABLE dlq.replay_item (
 	dead_letter_id bigint NOT NULL,
 	job_id         bigint,
 	outcome        text NOT NULL CHECK (outcome IN ('requeued', 'skipped_missing', 'skipped_live_replay', 'skipped_superseded',
-	                                               'skipped_no_queue')),
+	                                               'skipped_replayed', 'skipped_no_queue')),
 	PRIMARY KEY (replay_id, dead_letter_id)
 );
 CREATE INDEX replay_item_dead_letter_idx ON dlq.replay_item (dead_letter_id);

@@ -103,6 +103,9 @@ DECLARE
 	v_chunk_dl bigint[];
 	v_chunk_job bigint[];
 	v_replay dlq.replay;
+	v_skips text;
+	v_skipped_replayed boolean;
+	v_skipped_missing boolean;
 	-- Dead letters requeued per statement, so a large replay does not build one huge statement.
 	c_chunk constant integer := 1000;
 BEGIN
@@ -113,17 +116,14 @@ BEGIN
 	-- check below is a new statement, so it sees a concurrent replay that committed while we waited.
 	PERFORM 1 FROM dlq.dead_letter AS d WHERE d.id OPERATOR(pg_catalog.=) ANY (v_ids) ORDER BY d.id FOR UPDATE;
 
-	-- Without force, a dead letter is replayed while no replay of it is pending: none yet, or the last one
-	-- finished. A replay that is still a live job is pending; so is one that died again, as the dead letter
-	-- it became (replayed_from = this one), which carries the job on and is the one to replay. Replaying
-	-- both would make two live copies of one job.
+	-- Without force, a dead letter is replayed once. Its replay is then still a live job, or it finished
+	-- (the work was done: a second replay would do it twice), or it died again as a later dead letter
+	-- (replayed_from = this one), which carries the job on and is the one to replay (replaying both would
+	-- make two live copies of one job).
 	SELECT pg_catalog.array_agg(d.id ORDER BY d.id) INTO v_eligible
 	  FROM dlq.dead_letter AS d
 	 WHERE d.id OPERATOR(pg_catalog.=) ANY (v_ids)
-	   AND (force OR d.last_replay_job_id IS NULL
-	        OR NOT EXISTS (SELECT 1 FROM dlq.job AS j WHERE j.id OPERATOR(pg_catalog.=) d.last_replay_job_id)
-	           AND NOT EXISTS (SELECT 1 FROM dlq.dead_letter AS later
-	                            WHERE later.replayed_from OPERATOR(pg_catalog.=) d.id));
+	   AND (force OR d.last_replay_job_id IS NULL);
 	v_eligible := coalesce(v_eligible, '{}');
 
 	FOR i IN 1 .. pg_catalog.cardinality(v_eligible) BY c_chunk LOOP
@@ -166,10 +166,36 @@ BEGIN
 	            WHEN EXISTS (SELECT 1 FROM dlq.job AS j, dlq.dead_letter AS d
 	                          WHERE d.id OPERATOR(pg_catalog.=) i AND j.id OPERATOR(pg_catalog.=) d.last_replay_job_id)
 	                 THEN 'skipped_live_replay'
-	            ELSE 'skipped_superseded' END
+	            WHEN EXISTS (SELECT 1 FROM dlq.dead_letter AS later WHERE later.replayed_from OPERATOR(pg_catalog.=) i)
+	                 THEN 'skipped_superseded'
+	            ELSE 'skipped_replayed' END
 	  FROM pg_catalog.unnest(v_ids) AS i
 	  LEFT JOIN ROWS FROM (pg_catalog.unnest(v_requeued_dl), pg_catalog.unnest(v_requeued_job)) AS r (dead_letter_id, job_id)
 	         ON r.dead_letter_id OPERATOR(pg_catalog.=) i;
+
+	-- Say why, so that a skip is never silent: each outcome with its count and first ids.
+	IF v_replay.skipped OPERATOR(pg_catalog.>) 0 THEN
+		SELECT pg_catalog.string_agg(pg_catalog.format('%s %s (%s%s)', s.n,
+		           CASE s.outcome WHEN 'skipped_missing' THEN 'not found'
+		                          WHEN 'skipped_no_queue' THEN 'whose queue no longer exists'
+		                          WHEN 'skipped_live_replay' THEN 'with a replay still waiting or running'
+		                          WHEN 'skipped_superseded' THEN 'superseded by the dead letter its replay became'
+		                          ELSE 'already replayed' END,
+		           pg_catalog.array_to_string(s.ids[1:5], ', '), CASE WHEN s.n OPERATOR(pg_catalog.>) 5 THEN ', ...' ELSE '' END),
+		       '; ' ORDER BY s.outcome),
+		       pg_catalog.bool_or(s.outcome OPERATOR(pg_catalog.<>) ALL ('{skipped_missing,skipped_no_queue}')),
+		       pg_catalog.bool_or(s.outcome OPERATOR(pg_catalog.=) 'skipped_missing')
+		  INTO v_skips, v_skipped_replayed, v_skipped_missing
+		  FROM (SELECT i.outcome, pg_catalog.count(*) AS n, pg_catalog.array_agg(i.dead_letter_id ORDER BY i.dead_letter_id) AS ids
+		          FROM dlq.replay_item AS i
+		         WHERE i.replay_id OPERATOR(pg_catalog.=) v_replay.id AND i.outcome OPERATOR(pg_catalog.<>) 'requeued'
+		         GROUP BY i.outcome) AS s;
+		RAISE NOTICE 'skipped % of % dead letters: %', v_replay.skipped, v_replay.requested, v_skips
+			USING HINT = CASE WHEN v_skipped_replayed THEN
+			                       'dlq.inspect(id) shows what became of a dead letter''s replays; force => true replays it again.'
+			                  WHEN v_skipped_missing THEN 'Find ids with dlq.search().'
+			                  ELSE 'A dead letter is replayed into the queue of its name: create the queue again first.' END;
+	END IF;
 	RETURN v_replay;
 END
 $$;

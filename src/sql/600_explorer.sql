@@ -352,7 +352,7 @@ COMMENT ON FUNCTION dlq.inspect(bigint) IS
 -- dead again as a later dead letter: dlq._replay) are left out, so a second run of reprocess_matching
 -- goes on to the next rows instead of skipping the same ones again.
 CREATE FUNCTION dlq._matching_ids(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
-	text text, reason text, reviewed boolean, max_rows integer, without_live_replays boolean,
+	text text, reason text, reviewed boolean, max_rows integer, unreplayed_only boolean,
 	OUT ids bigint[], OUT matched bigint)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -366,10 +366,7 @@ BEGIN
 		'               pg_catalog.row_number() OVER (ORDER BY d.dead_lettered_at DESC, d.id DESC) AS n '
 		'          FROM dlq.dead_letter AS d WHERE %s%s) AS s',
 		max_rows, dlq._filter_sql(since, until, queue, kind_prefix, tenant, text, reason, reviewed),
-		CASE WHEN without_live_replays THEN
-			' AND (d.last_replay_job_id IS NULL OR NOT EXISTS '
-			'(SELECT 1 FROM dlq.job AS j WHERE j.id = d.last_replay_job_id) AND NOT EXISTS '
-			'(SELECT 1 FROM dlq.dead_letter AS later WHERE later.replayed_from = d.id))' ELSE '' END)
+		CASE WHEN unreplayed_only THEN ' AND d.last_replay_job_id IS NULL' ELSE '' END)
 	INTO ids, matched;
 END
 $$;
