@@ -100,6 +100,9 @@ SELECT * FROM dlq.reprocess(ARRAY[1], E'  \t ');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dlq.reprocess(ARRAY[1], NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- Left out, it is the same error (not "function does not exist").
+SELECT * FROM dlq.reprocess(ARRAY[1]);
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dlq.reprocess('{}', 'empty list');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dlq.reprocess(ARRAY[NULL]::bigint[], 'only nulls');

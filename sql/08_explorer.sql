@@ -143,6 +143,15 @@ SELECT queue, kind, reason, fingerprint, sample_error, dead_letters, unreviewed,
 SELECT queue, kind, fingerprint, dead_letters, tenants FROM dlq.summary(:'since', :'until', queue => 'billing');
 SELECT queue, kind, fingerprint, dead_letters FROM dlq.summary(:'since', :'until', kind_prefix => 'email_');
 SELECT count(*) AS patterns FROM dlq.summary(now() - interval '2 days', now() - interval '1 day');
+-- The filters of search narrow a summary too: a tenant, a reason, free text.
+SELECT queue, kind, reason, dead_letters, tenants FROM dlq.summary(:'since', :'until', tenant => 'acme');
+SELECT queue, kind, reason, dead_letters FROM dlq.summary(:'since', :'until', reason => 'PERMANENT_FAILURE');
+SELECT queue, kind, dead_letters FROM dlq.summary(:'since', :'until', text => 'DECLINED');
+-- A reason code that is not registered is an error (a typo would otherwise read as "no such failures");
+-- a queue that does not exist is a NOTICE (a dropped queue's dead letters keep its name).
+SELECT * FROM dlq.summary(:'since', :'until', reason => 'RETRY_EXHAUSTED');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS patterns FROM dlq.summary(:'since', :'until', queue => 'biling');
 SELECT * FROM dlq.summary(:'until', :'since');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM dlq.summary(NULL, NULL);

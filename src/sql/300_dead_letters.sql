@@ -200,7 +200,9 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION dlq.reprocess(ids bigint[], justification text, run_at timestamptz DEFAULT now(),
+-- justification has a default only so that leaving it out gets its own message (22004), not "function
+-- does not exist".
+CREATE FUNCTION dlq.reprocess(ids bigint[], justification text DEFAULT NULL, run_at timestamptz DEFAULT now(),
 	force boolean DEFAULT false)
 RETURNS TABLE (replay_id bigint, requested integer, requeued integer, skipped integer, job_ids bigint[])
 LANGUAGE plpgsql SECURITY DEFINER

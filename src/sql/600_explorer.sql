@@ -162,6 +162,17 @@ BEGIN
 	IF since >= until THEN
 		RAISE EXCEPTION 'since must be earlier than until' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	-- A mistyped filter must not read as "nothing is wrong". Reason codes are a registry: an unknown one is
+	-- an error, as everywhere. A queue name is only noted: dead letters keep the name of a dropped queue.
+	IF reason IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dlq.reason AS r WHERE r.code = reason) THEN
+		RAISE EXCEPTION 'unknown reason code "%"', reason
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Known codes: ' || (SELECT pg_catalog.string_agg(r.code, ', ' ORDER BY r.code) FROM dlq.reason AS r) || '.';
+	END IF;
+	IF queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dlq.queue AS q WHERE q.name = queue) THEN
+		RAISE NOTICE 'no queue is named "%": only dead letters of a dropped queue of that name can match', queue
+			USING HINT = 'dlq.queues lists the queues.';
+	END IF;
 	v_sql := pg_catalog.format('d.dead_lettered_at >= %L::timestamptz AND d.dead_lettered_at < %L::timestamptz',
 	                           since, until);
 	IF queue IS NOT NULL THEN
@@ -262,7 +273,8 @@ AS $$ SELECT * FROM dlq._search($1, $2, $3, $4, $5, $6, $7, $8, $9) $$;
 COMMENT ON FUNCTION dlq.search(timestamptz, timestamptz, text, text, text, text, text, boolean, integer) IS
 	'find dead letters in a time range by queue, kind prefix, tenant, free text, reason and review state; newest first';
 
-CREATE FUNCTION dlq._summary(since timestamptz, until timestamptz, queue text, kind_prefix text)
+CREATE FUNCTION dlq._summary(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
+	text text, reason text)
 RETURNS TABLE (o_queue text, o_kind text, o_reason text, o_fingerprint text, o_sample_error text,
                o_dead_letters bigint, o_unreviewed bigint, o_tenants bigint, o_first_at timestamptz,
                o_last_at timestamptz)
@@ -279,17 +291,17 @@ BEGIN
 		'  FROM dlq.dead_letter AS d WHERE %s '
 		' GROUP BY d.queue, d.kind, d.reason, d.fingerprint '
 		' ORDER BY 6 DESC, 1, 2, 3, 4',
-		dlq._filter_sql(since, until, queue, kind_prefix, NULL, NULL, NULL, NULL));
+		dlq._filter_sql(since, until, queue, kind_prefix, tenant, text, reason, NULL));
 END
 $$;
 CREATE FUNCTION dlq.summary(since timestamptz, until timestamptz, queue text DEFAULT NULL,
-	kind_prefix text DEFAULT NULL)
+	kind_prefix text DEFAULT NULL, tenant text DEFAULT NULL, text text DEFAULT NULL, reason text DEFAULT NULL)
 RETURNS TABLE (queue text, kind text, reason text, fingerprint text, sample_error text, dead_letters bigint,
                unreviewed bigint, tenants bigint, first_at timestamptz, last_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT * FROM dlq._summary($1, $2, $3, $4) $$;
-COMMENT ON FUNCTION dlq.summary(timestamptz, timestamptz, text, text) IS
+AS $$ SELECT * FROM dlq._summary($1, $2, $3, $4, $5, $6, $7) $$;
+COMMENT ON FUNCTION dlq.summary(timestamptz, timestamptz, text, text, text, text, text) IS
 	'dead letters in a time range grouped into patterns by queue, kind, reason and error fingerprint';
 
 CREATE FUNCTION dlq.inspect(id bigint)

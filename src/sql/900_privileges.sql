@@ -33,7 +33,7 @@ GRANT EXECUTE ON FUNCTION dlq.claim(text, text, integer, interval), dlq.heartbea
 
 GRANT EXECUTE ON FUNCTION dlq.search(timestamptz, timestamptz, text, text, text, text, text, boolean, integer),
                           dlq.search_query(timestamptz, timestamptz, text, text, text, text, text, boolean, integer),
-                          dlq.summary(timestamptz, timestamptz, text, text), dlq.inspect(bigint),
+                          dlq.summary(timestamptz, timestamptz, text, text, text, text, text), dlq.inspect(bigint),
                           dlq.mark_reviewed(bigint[], text),
                           dlq.mark_reviewed_matching(timestamptz, timestamptz, text, text, text, text, text, text,
                                                      integer, boolean),
