@@ -143,6 +143,11 @@ SELECT queue, kind, reason, fingerprint, sample_error, dead_letters, unreviewed,
 SELECT queue, kind, fingerprint, dead_letters, tenants FROM dlq.summary(:'since', :'until', queue => 'billing');
 SELECT queue, kind, fingerprint, dead_letters FROM dlq.summary(:'since', :'until', kind_prefix => 'email_');
 SELECT count(*) AS patterns FROM dlq.summary(now() - interval '2 days', now() - interval '1 day');
+-- The fingerprint as SQL: e-mail addresses and short hashes are volatile parts too.
+SELECT dlq.fingerprint(e) FROM (VALUES ('450 4.2.0 <user1088@greylist.example>: greylisted'),
+                                      ('450 4.2.0 <ops.team+alerts@mail.example.org>: greylisted'),
+                                      ('build 3f2a9c1 failed at 2026-11-24T10:00:00Z'),
+                                      ('build 9e01b7d failed at 2026-11-25T11:30:00Z')) AS x (e);
 -- The filters of search narrow a summary too: a tenant, a reason, free text.
 SELECT queue, kind, reason, dead_letters, tenants FROM dlq.summary(:'since', :'until', tenant => 'acme');
 SELECT queue, kind, reason, dead_letters FROM dlq.summary(:'since', :'until', reason => 'PERMANENT_FAILURE');

@@ -6,7 +6,7 @@
 namespace dlq::core {
 
 // A single left-to-right scan. At every position where a token may start (see AtBoundary) the matchers are
-// tried in the documented order: UUID, timestamp, quoted value, hex id, number; the first that matches
+// tried in the documented order: e-mail address, UUID, timestamp, quoted value, hex id, number; the first that matches
 // is replaced by its placeholder and the scan continues after it. Everything else is copied, with
 // whitespace runs collapsed. Each matcher looks only forward from its position, and quoted values
 // remember a failed search (see Scanner::TryQuoted), so the scan is linear in the input size.
@@ -19,8 +19,11 @@ namespace dlq::core {
 //  - '_', '-', '.', ':', '=', '/', brackets etc. separate: "job_1234" -> "job_<n>", "worker-3" -> "worker-<n>".
 //  - a token may be followed by anything except glue for UUIDs and hex ids, and a digit for timestamps
 //    ("30s" -> "<n>s", but the hex run in "deadbeef12xyz" is part of a word and is kept).
-//  - a run of >= 8 hex digits is a hex id only when it mixes digits and letters, so a long decimal stays
-//    a number: "order 12345678" -> "order <n>" like "order 1234".
+//  - a run of >= 7 hex digits (a short git hash) is a hex id only when it mixes digits and letters, so a
+//    long decimal stays a number ("order 12345678" -> "order <n>" like "order 1234"), and one of seven is
+//    not a number with an exponent ("1e10000").
+//  - an e-mail address is local@domain, the local part of letters, digits and ._%+-, the domain of dotted
+//    labels (at least two); a dot ending the domain ends the sentence, not the address.
 //  - a sign belongs to a number only when neither glue nor another sign precedes it: "x=-5" -> "x=<n>",
 //    "1-5" -> "<n>-<n>", "C++11" -> "C++<n>".
 //  - numbers: digits, then any number of ".digits" (decimals, versions, IPv4: "10.0.0.1" -> "<n>"), then
@@ -32,6 +35,7 @@ namespace dlq::core {
 
 namespace {
 
+constexpr std::string_view kEmail = "<email>";
 constexpr std::string_view kUuid = "<uuid>";
 constexpr std::string_view kTimestamp = "<ts>";
 constexpr std::string_view kString = "<str>";
@@ -165,7 +169,7 @@ std::size_t MatchTimestamp(const Text &text, std::size_t pos) {
 	return IsDigit(text.At(end)) ? 0 : end - pos;
 }
 
-// 0x followed by hex digits, or a run of >= 8 hex digits mixing digits and letters; not glued on the right.
+// 0x followed by hex digits, or a run of >= 7 hex digits mixing digits and letters; not glued on the right.
 std::size_t MatchHex(const Text &text, std::size_t pos) {
 	if (text.At(pos) == '0' && (text.At(pos + 1) == 'x' || text.At(pos + 1) == 'X')) {
 		const std::size_t digits = text.Run(pos + 2, IsHexDigit);
@@ -174,7 +178,14 @@ std::size_t MatchHex(const Text &text, std::size_t pos) {
 		}
 	}
 	const std::size_t run = text.Run(pos, IsHexDigit);
-	if (run < 8 || IsGlue(text.At(pos + run))) {
+	if (run < 7 || IsGlue(text.At(pos + run))) {
+		return 0;
+	}
+	// Seven of them shaped digits, e, digits: a number with an exponent ("1e10000"). (From eight on, the
+	// shape is more often a hex id's: "550e8400".)
+	const std::size_t mantissa = text.Run(pos, IsDigit);
+	if (run == 7 && mantissa > 0 && (text.At(pos + mantissa) == 'e' || text.At(pos + mantissa) == 'E') &&
+	    mantissa + 1 + text.Run(pos + mantissa + 1, IsDigit) == run) {
 		return 0;
 	}
 	// An id mixes digits and letters: all letters is a word ("deadbeef", "accede"), all digits a number
@@ -251,6 +262,9 @@ private:
 
 	bool TryToken() {
 		const unsigned char c = text_.At(pos_);
+		if (TryEmail()) {
+			return true;
+		}
 		if (c == '\'' || c == '"') {
 			return TryQuoted(c);
 		}
@@ -314,6 +328,49 @@ private:
 		return false;
 	}
 
+	// An e-mail address at pos_. A failed attempt remembers where its local part ended (at an '@' or at a
+	// byte no local part has): an attempt from any later start before that point would end there too, so
+	// it is not made, and the scan stays linear.
+	bool TryEmail() {
+		if (pos_ < email_fails_before_) {
+			return false;
+		}
+		const std::size_t local = text_.Run(pos_, IsEmailLocal);
+		const std::size_t at = pos_ + local;
+		if (local == 0 || text_.At(at) != '@') {
+			email_fails_before_ = at + 1;
+			return false;
+		}
+		// Dotted labels of letters, digits and '-'; at least two, each non-empty.
+		std::size_t end = at + 1;
+		std::size_t labels = 0;
+		while (true) {
+			const std::size_t label = text_.Run(end, IsDomainByte);
+			if (label == 0) {
+				break;
+			}
+			end += label;
+			++labels;
+			if (text_.At(end) != '.' || !IsDomainByte(text_.At(end + 1))) {
+				break;
+			}
+			++end;
+		}
+		if (labels < 2 || IsGlue(text_.At(end))) {
+			email_fails_before_ = at + 1;
+			return false;
+		}
+		return Replace(pos_, end - pos_, kEmail);
+	}
+
+	static bool IsEmailLocal(unsigned char c) {
+		return IsAsciiLetter(c) || IsDigit(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+	}
+
+	static bool IsDomainByte(unsigned char c) {
+		return IsAsciiLetter(c) || IsDigit(c) || c == '-';
+	}
+
 	// Copies a run of glue bytes; non-ASCII bytes are glue, so multibyte characters are never split.
 	void CopyWord() {
 		std::size_t end = pos_ + text_.Run(pos_, IsGlue);
@@ -361,6 +418,7 @@ private:
 	bool pending_space_ = false;
 	bool single_unmatched_ = false;
 	bool double_unmatched_ = false;
+	std::size_t email_fails_before_ = 0;
 };
 
 } // namespace
