@@ -4,6 +4,7 @@
 
 extern "C" {
 #include "utils/guc.h"
+#include "utils/varlena.h"
 }
 
 namespace dlq::pg {
@@ -25,6 +26,28 @@ int guc_compact_max_live_rows = 10000;
 static const struct config_enum_entry partition_units[] = {
     {"day", 0, false}, {"week", 1, false}, {"month", 2, false}, {nullptr, 0, false}};
 
+// dlq.databases must be a list of identifiers, at most 64: a reload with anything else is refused (the
+// old value stays, and the server log says why once) instead of stopping every sweeper.
+static bool
+CheckDatabases(char **newval, void **, GucSource) {
+	char *copy = pstrdup(*newval != nullptr ? *newval : "");
+	List *names = NIL;
+	bool valid = SplitIdentifierString(copy, ',', &names);
+	int count = list_length(names);
+	list_free(names);
+	pfree(copy);
+	if (!valid) {
+		GUC_check_errdetail("List syntax is invalid: a comma-separated list of database names, quoted where "
+		                    "they are not lower case.");
+		return false;
+	}
+	if (count > kMaxSweptDatabases) {
+		GUC_check_errdetail("At most %d databases can be swept; %d are named.", kMaxSweptDatabases, count);
+		return false;
+	}
+	return true;
+}
+
 void
 DefineGucs() {
 	DefineCustomBoolVariable("dlq.enabled", "Runs the background sweepers.",
@@ -33,7 +56,7 @@ DefineGucs() {
 	DefineCustomStringVariable("dlq.databases", "Databases whose queues the background sweepers serve.",
 	                           "A comma-separated list. A database without the dlq extension is skipped "
 	                           "and checked again later.",
-	                           &guc_databases, "postgres", PGC_SIGHUP, GUC_LIST_INPUT, nullptr, nullptr, nullptr);
+	                           &guc_databases, "postgres", PGC_SIGHUP, GUC_LIST_INPUT, CheckDatabases, nullptr, nullptr);
 	DefineCustomIntVariable("dlq.sweep_interval", "Time between two sweeps of a database.", nullptr,
 	                        &guc_sweep_interval_ms, 10000, 100, 24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
 	                        nullptr, nullptr);

@@ -17,6 +17,9 @@ extern int guc_vacuum_horizon_warning_s; // dlq.vacuum_horizon_warning: 0 = off
 extern int guc_compact_dead_rows;       // dlq.compact_dead_rows: 0 = off
 extern int guc_compact_max_live_rows;   // dlq.compact_max_live_rows
 
+// Databases dlq.databases may name (one launcher's slots); a reload naming more is refused.
+inline constexpr int kMaxSweptDatabases = 64;
+
 void DefineGucs();
 
 } // namespace dlq::pg

@@ -17,6 +17,8 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -29,8 +31,8 @@ PGDLLEXPORT void dlq_sweeper_main(Datum main_arg);
 
 namespace dlq::pg {
 
-// Databases one launcher serves at most.
-static constexpr int kMaxDatabases = 64;
+// Databases one launcher serves at most (dlq.databases refuses more).
+static constexpr int kMaxDatabases = kMaxSweptDatabases;
 // How often the launcher checks its workers when nothing wakes it.
 static constexpr long kLauncherTickMs = 1000;
 // Backoff before restarting a worker that stopped (missing database, crash): doubles up to the cap.
@@ -193,12 +195,39 @@ ReconcileSweepers() {
 	pfree(names);
 }
 
+// Sweepers started by an earlier launcher that exited (an error, a kill; the postmaster restarts the
+// launcher) keep running, and no launcher manages them: this one would start a second sweeper per
+// database, and could not stop the first ones when dlq.databases changes. It stops them first.
+static void
+StopOrphanedSweepers() {
+	pid_t *pids = static_cast<pid_t *>(palloc(sizeof(pid_t) * ProcGlobal->allProcCount));
+	int candidates = 0;
+	LWLockAcquire(ProcArrayLock, LW_SHARED);
+	for (uint32 i = 0; i < ProcGlobal->allProcCount; i++) {
+		PGPROC *proc = GetPGProcByNumber(i);
+		if (proc->pid != 0 && proc->pid != MyProcPid && proc->isBackgroundWorker)
+			pids[candidates++] = proc->pid;
+	}
+	LWLockRelease(ProcArrayLock);
+	int stopped = 0;
+	for (int i = 0; i < candidates; i++) {
+		const char *type = GetBackgroundWorkerTypeByPid(pids[i]);
+		if (type != nullptr && strcmp(type, "dlq sweeper") == 0 && kill(pids[i], SIGTERM) == 0)
+			stopped++;
+	}
+	pfree(pids);
+	if (stopped > 0)
+		ereport(LOG, (errmsg("dlq launcher: stopped %d sweeper(s) left by a previous launcher", stopped),
+		              errdetail("This launcher starts its own, one per database of dlq.databases.")));
+}
+
 void
 LauncherMain() {
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	ereport(LOG, (errmsg("dlq launcher started")));
+	StopOrphanedSweepers();
 	MemoryContext loop_cxt = AllocSetContextCreate(TopMemoryContext, "dlq launcher", ALLOCSET_DEFAULT_SIZES);
 	for (;;) {
 		CHECK_FOR_INTERRUPTS();

@@ -66,6 +66,25 @@ sub wait_for_sweeper {
 		't', $name);
 }
 
+# pid of the launcher: the child of the postmaster titled "dlq launcher" (a worker without a database
+# connection is not in pg_stat_activity).
+sub launcher_pid {
+	open my $pidfile, '<', $node->data_dir . '/postmaster.pid' or die "no postmaster.pid: $!";
+	chomp(my $postmaster = <$pidfile>);
+	close $pidfile;
+	for my $dir (glob '/proc/[0-9]*') {
+		open my $cmdline, '<', "$dir/cmdline" or next;
+		my $title = do { local $/; <$cmdline> } // '';
+		close $cmdline;
+		next unless $title =~ /dlq launcher/;
+		open my $stat, '<', "$dir/stat" or next;
+		my ($pid, $parent) = (<$stat> // '') =~ /^(\d+) \(.*\) \S (\d+)/;
+		close $stat;
+		return $pid if defined $parent && $parent == $postmaster;
+	}
+	return undef;
+}
+
 # Size of the server log, to look only at what comes after.
 sub log_offset { return -s $node->logfile; }
 
@@ -261,6 +280,40 @@ wait_until('postgres',
 my $after_crash = abandoned_job('postgres', '1 second');
 wait_until('postgres', qq{SELECT lease_expires_at IS NULL FROM dlq.job WHERE id = $after_crash},
 	't', 'the sweeper works after the crash');
+
+# ---- a launcher that exits ---------------------------------------------------------------------------
+
+# The postmaster restarts the launcher (after 5 s); the sweepers the old one started were left running,
+# and the new one started a second sweeper per database that no launcher could stop. It stops them now.
+my %before = (postgres => sweeper_pids('postgres'), other => sweeper_pids('other'));
+my $launcher = launcher_pid();
+ok(defined $launcher, 'the launcher process is found');
+$offset = log_offset();
+kill 'TERM', $launcher;
+$node->wait_for_log(qr/dlq launcher: stopped 2 sweeper\(s\) left by a previous launcher/, $offset);
+pass('a new launcher stops the sweepers of the one before');
+for my $db ('postgres', 'other') {
+	wait_until('postgres',
+		qq{SELECT count(*) = 1 AND bool_and(pid <> $before{$db}) FROM pg_stat_activity
+		    WHERE backend_type = 'dlq sweeper' AND datname = '$db'},
+		't', "then one sweeper serves $db, a new one");
+}
+sleep 2;
+is(sql(q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'dlq sweeper'}),
+	'2', 'and it stays one per database');
+
+# ---- a dlq.databases the reload refuses ------------------------------------------------------------
+
+$offset = log_offset();
+$node->append_conf('postgresql.conf', "dlq.databases = 'postgres, other,'");
+$node->reload;
+$node->wait_for_log(qr/invalid value for parameter "dlq.databases"/, $offset);
+is(sql('SHOW dlq.databases'), 'postgres, other', 'a dlq.databases with bad list syntax is refused at reload');
+sleep 2;
+is(sql(q{SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_stat_activity WHERE backend_type = 'dlq sweeper'}),
+	'other,postgres', 'the sweepers go on under the old value');
+$node->append_conf('postgresql.conf', "dlq.databases = 'postgres, other'");
+$node->reload;
 
 # ---- an error in one pass ----------------------------------------------------------------------------
 
