@@ -63,6 +63,11 @@ $$;
 
 -- Housekeeping run by every sweep: partitions for the coming week, and per-queue retention of
 -- reviewed dead letters (unreviewed ones are never dropped by retention). Returns rows removed.
+-- Creating or dropping a partition takes an ACCESS EXCLUSIVE lock on dlq.dead_letter, and while it waits
+-- for one, every dead-lettering (fail, the sweep) and every read of the dead letters queues behind it: a
+-- pg_dump or a session idle in a transaction that read them would stop all dead-lettering. So this work
+-- waits at most 100 ms for its locks, and what it could not do is done by a later sweep (the partitions
+-- are made a week ahead; a warning comes only when the one still missing starts within a day).
 CREATE FUNCTION dlq._maintain_dead_letters()
 RETURNS bigint
 LANGUAGE plpgsql
@@ -73,28 +78,48 @@ DECLARE
 	v_removed bigint := 0;
 	v_count bigint;
 	v_empty boolean;
+	v_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 	q record;
 	p record;
 BEGIN
+	PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
 	WHILE v_at < pg_catalog.now() + interval '7 days' LOOP
-		v_at := dlq._ensure_dead_letter_partition(v_at);
+		BEGIN
+			v_at := dlq._ensure_dead_letter_partition(v_at);
+		EXCEPTION WHEN lock_not_available THEN
+			IF v_at < pg_catalog.now() + interval '1 day' THEN
+				RAISE WARNING 'dlq: could not create the dead letters'' partition for %: dlq.dead_letter stays locked',
+					v_at
+					USING HINT = 'A later sweep tries again. SELECT * FROM pg_locks WHERE relation = ''dlq.dead_letter''::regclass shows who holds it.';
+			END IF;
+			EXIT;
+		END;
 	END LOOP;
 	FOR q IN SELECT x.name, x.retention FROM dlq.queue AS x WHERE x.retention IS NOT NULL LOOP
-		DELETE FROM dlq.dead_letter AS d
-		 WHERE d.queue = q.name AND d.reviewed AND d.dead_lettered_at < pg_catalog.now() - q.retention;
-		GET DIAGNOSTICS v_count = ROW_COUNT;
-		v_removed := v_removed + v_count;
+		BEGIN
+			DELETE FROM dlq.dead_letter AS d
+			 WHERE d.queue = q.name AND d.reviewed AND d.dead_lettered_at < pg_catalog.now() - q.retention;
+			GET DIAGNOSTICS v_count = ROW_COUNT;
+			v_removed := v_removed + v_count;
+		EXCEPTION WHEN lock_not_available THEN
+			NULL; -- a dead letter of this queue is locked (being reviewed or replayed): a later sweep
+		END;
 	END LOOP;
 	-- Partitions in the past that retention emptied are dropped whole, leaving no dead tuples.
 	IF v_removed > 0 THEN
 		FOR p IN SELECT x.name FROM dlq.dead_letter_partition AS x WHERE x.range_to <= pg_catalog.now() LOOP
-			EXECUTE pg_catalog.format('SELECT NOT EXISTS (SELECT 1 FROM dlq.%I)', p.name) INTO v_empty;
-			IF v_empty THEN
-				EXECUTE pg_catalog.format('DROP TABLE dlq.%I', p.name);
-				DELETE FROM dlq.dead_letter_partition AS x WHERE x.name = p.name;
-			END IF;
+			BEGIN
+				EXECUTE pg_catalog.format('SELECT NOT EXISTS (SELECT 1 FROM dlq.%I)', p.name) INTO v_empty;
+				IF v_empty THEN
+					EXECUTE pg_catalog.format('DROP TABLE dlq.%I', p.name);
+					DELETE FROM dlq.dead_letter_partition AS x WHERE x.name = p.name;
+				END IF;
+			EXCEPTION WHEN lock_not_available THEN
+				NULL; -- empty, it can wait for a later sweep
+			END;
 		END LOOP;
 	END IF;
+	PERFORM pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
 	RETURN v_removed;
 END
 $$;
