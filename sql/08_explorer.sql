@@ -408,6 +408,12 @@ SELECT count(*) AS today FROM dlq.dead_letters WHERE dead_lettered_at >= :'since
 SELECT count(*) FILTER (WHERE reviewed) AS reviewed, count(*) FILTER (WHERE NOT reviewed) AS unreviewed FROM dlq.dead_letters;
 SELECT dlq.purge('0') AS purged;
 SELECT count(*) FILTER (WHERE reviewed) AS reviewed, count(*) FILTER (WHERE NOT reviewed) AS unreviewed FROM dlq.dead_letters;
+-- The third death of the lineage above is unreviewed and stays; the dead letter it was replayed from was
+-- replayed, so reviewed, and is purged: its lineage says so rather than end as if complete.
+SELECT x -> 'lineage' = jsonb_build_array(jsonb_build_object('id', :second_death, 'purged', true))
+       AS lineage_marks_purged
+  FROM dlq.inspect(:third_death) AS x;
+SELECT dlq.inspect(:second_death);
 -- Bad input.
 SELECT dlq.purge('-1 day');
 \echo :LAST_ERROR_SQLSTATE

@@ -343,7 +343,8 @@ BEGIN
 	SELECT * INTO v_dead FROM dlq.dead_letter AS d WHERE d.id = inspect.id;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'dead letter % does not exist', id
-			USING ERRCODE = 'undefined_object', HINT = 'Find ids with dlq.search().';
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'Find ids with dlq.search(). A dead letter that dlq.purge or a queue''s retention removed is gone.';
 	END IF;
 	RETURN pg_catalog.jsonb_build_object(
 		'dead_letter', pg_catalog.to_jsonb(v_dead) - 'errors',
@@ -363,18 +364,21 @@ BEGIN
 				ORDER BY r.id)
 			  FROM dlq.replay_item AS i JOIN dlq.replay AS r ON r.id = i.replay_id
 			 WHERE i.dead_letter_id = v_dead.id), '[]'::jsonb),
+		-- The chain of replayed_from ids; one that purge or retention removed ends it, marked as such
+		-- rather than left out (the lineage would look complete).
 		'lineage', coalesce((
 			WITH RECURSIVE chain AS (
-				SELECT x.id, x.job_id, x.reason, x.dead_lettered_at, x.last_error, x.replayed_from, 1 AS depth
-				  FROM dlq.dead_letter AS x WHERE x.id = v_dead.replayed_from
+				SELECT v_dead.replayed_from AS id, 1 AS depth WHERE v_dead.replayed_from IS NOT NULL
 				UNION ALL
-				SELECT x.id, x.job_id, x.reason, x.dead_lettered_at, x.last_error, x.replayed_from, c.depth + 1
-				  FROM dlq.dead_letter AS x JOIN chain AS c ON x.id = c.replayed_from
-				 WHERE c.depth < 100)
-			SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', c.id, 'job_id', c.job_id,
-				'reason', c.reason, 'dead_lettered_at', c.dead_lettered_at, 'last_error', c.last_error)
+				SELECT x.replayed_from, c.depth + 1
+				  FROM chain AS c JOIN dlq.dead_letter AS x ON x.id = c.id
+				 WHERE x.replayed_from IS NOT NULL AND c.depth < 100)
+			SELECT pg_catalog.jsonb_agg(CASE WHEN x.id IS NULL
+				THEN pg_catalog.jsonb_build_object('id', c.id, 'purged', true)
+				ELSE pg_catalog.jsonb_build_object('id', x.id, 'job_id', x.job_id, 'reason', x.reason,
+					'dead_lettered_at', x.dead_lettered_at, 'last_error', x.last_error) END
 				ORDER BY c.depth)
-			  FROM chain AS c), '[]'::jsonb),
+			  FROM chain AS c LEFT JOIN dlq.dead_letter AS x ON x.id = c.id), '[]'::jsonb),
 		'later', coalesce((
 			SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', x.id, 'job_id', x.job_id,
 				'reason', x.reason, 'dead_lettered_at', x.dead_lettered_at) ORDER BY x.id)
@@ -385,9 +389,9 @@ COMMENT ON FUNCTION dlq.inspect(bigint) IS
 	'everything about one dead letter: record, attempts, replays and what became of them, lineage';
 
 -- Ids matching the explorer filters, newest first, at most max_rows; and how many matched in all.
--- With without_live_replays, dead letters a replay would skip (their last replay still a live job, or
--- dead again as a later dead letter: dlq._replay) are left out, so a second run of reprocess_matching
--- goes on to the next rows instead of skipping the same ones again.
+-- With unreplayed_only, dead letters already replayed (which a replay without force skips: dlq._replay)
+-- are left out, so a second run of reprocess_matching goes on to the next rows instead of skipping the
+-- same ones again.
 CREATE FUNCTION dlq._matching_ids(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
 	text text, reason text, reviewed boolean, max_rows integer, unreplayed_only boolean,
 	OUT ids bigint[], OUT matched bigint)
