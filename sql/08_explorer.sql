@@ -304,6 +304,12 @@ SELECT r ->> 'job_status' AS job_status FROM dlq.inspect(:first_death) AS x, jso
 SELECT requeued, skipped FROM dlq.reprocess(ARRAY[:first_death]::bigint[], 'skipped: still running');
 SELECT r ->> 'outcome' AS outcome, r -> 'job_id' AS job_id, r -> 'job_status' AS job_status
   FROM dlq.inspect(:first_death) AS x, jsonb_array_elements(x -> 'replays') AS r;
+-- The view dlq.replay_items has the same, per replay and dead letter, without an inspect of each.
+SELECT replay_id, outcome, job_id, job_status, job_dead_letter_id = :second_death AS died_as_second
+  FROM dlq.replay_items WHERE dead_letter_id = :first_death ORDER BY replay_id;
+SELECT job_status, count(*) FROM dlq.replay_items
+ WHERE replay_id = (SELECT max(replay_id) FROM dlq.replay_items WHERE dead_letter_id = :first_death AND job_id IS NOT NULL)
+ GROUP BY 1;
 -- Unknown and NULL ids.
 SELECT dlq.inspect(999999);
 \echo :LAST_ERROR_SQLSTATE

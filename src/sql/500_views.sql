@@ -43,3 +43,21 @@ SELECT r.id AS replay_id, r.at, r.actor, r.justification, r.requested_ids, r.job
        r.requested, r.requeued, r.skipped, r.forced, r.context
   FROM dlq.replay AS r;
 COMMENT ON VIEW dlq.replays IS 'audit trail of every reprocess call';
+
+-- What each replay did with each dead letter asked for, and what became of the job it made: "what did
+-- replay 6 become?" is SELECT job_status, count(*) FROM dlq.replay_items WHERE replay_id = 6 GROUP BY 1.
+-- A job that is gone with no dead letter of it left is `completed` (or deleted by a forced drop_queue,
+-- or its dead letter was purged).
+CREATE VIEW dlq.replay_items AS
+SELECT i.replay_id, i.dead_letter_id, i.outcome, i.job_id,
+       CASE WHEN i.job_id IS NULL THEN NULL
+            WHEN j.id IS NOT NULL AND j.lease_expires_at IS NOT NULL THEN 'running'
+            WHEN j.id IS NOT NULL THEN 'waiting'
+            WHEN dead.id IS NOT NULL THEN 'dead_lettered'
+            ELSE 'completed' END AS job_status,
+       dead.id AS job_dead_letter_id
+  FROM dlq.replay_item AS i
+  LEFT JOIN dlq.job AS j ON j.id = i.job_id
+  LEFT JOIN dlq.dead_letter AS dead ON dead.job_id = i.job_id;
+COMMENT ON VIEW dlq.replay_items IS
+	'each dead letter of each replay: its outcome, the job it became and that job''s status';

@@ -352,17 +352,10 @@ BEGIN
 		'replays', coalesce((
 			SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
 				'replay_id', r.id, 'at', r.at, 'actor', r.actor, 'justification', r.justification,
-				'forced', r.forced, 'outcome', i.outcome, 'job_id', i.job_id,
-				'job_status', CASE
-					WHEN i.job_id IS NULL THEN NULL
-					WHEN EXISTS (SELECT 1 FROM dlq.job AS j WHERE j.id = i.job_id AND j.lease_expires_at IS NOT NULL)
-						THEN 'running'
-					WHEN EXISTS (SELECT 1 FROM dlq.job AS j WHERE j.id = i.job_id) THEN 'waiting'
-					WHEN EXISTS (SELECT 1 FROM dlq.dead_letter AS x WHERE x.job_id = i.job_id) THEN 'dead_lettered'
-					ELSE 'completed' END,
-				'dead_letter_id', (SELECT x.id FROM dlq.dead_letter AS x WHERE x.job_id = i.job_id))
+				'forced', r.forced, 'outcome', i.outcome, 'job_id', i.job_id, 'job_status', i.job_status,
+				'dead_letter_id', i.job_dead_letter_id)
 				ORDER BY r.id)
-			  FROM dlq.replay_item AS i JOIN dlq.replay AS r ON r.id = i.replay_id
+			  FROM dlq.replay_items AS i JOIN dlq.replay AS r ON r.id = i.replay_id
 			 WHERE i.dead_letter_id = v_dead.id), '[]'::jsonb),
 		-- The chain of replayed_from ids; one that purge or retention removed ends it, marked as such
 		-- rather than left out (the lineage would look complete).

@@ -42,7 +42,7 @@ GRANT EXECUTE ON FUNCTION dlq.search(timestamptz, timestamptz, text, text, text,
                                                  boolean, boolean),
                           dlq.dead_letter(bigint, text, text), dlq.fingerprint(text), dlq.sweep(text, integer)
    TO dlq_operator;
-GRANT SELECT ON dlq.dead_letters, dlq.queue_stats, dlq.queues, dlq.reasons, dlq.replays, dlq.dead_letter_rate,
+GRANT SELECT ON dlq.dead_letters, dlq.queue_stats, dlq.queues, dlq.reasons, dlq.replays, dlq.replay_items, dlq.dead_letter_rate,
                 dlq.vacuum_blockers
    TO dlq_operator;
 
