@@ -579,6 +579,9 @@ SweeperMain() {
 	// Row locks with SKIP LOCKED need READ COMMITTED: under a stricter server default a heartbeat or a
 	// completion racing the sweep would make the pass fail with a serialization error.
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	// A database made read-only by default (ALTER DATABASE ... SET default_transaction_read_only) keeps its
+	// applications from writing; the sweeper's passes, like autovacuum, still run (every one failed).
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	ereport(LOG, (errmsg("dlq sweeper started for database \"%s\"", database)));
 
 	MemoryContext loop_cxt = AllocSetContextCreate(TopMemoryContext, "dlq sweeper", ALLOCSET_DEFAULT_SIZES);

@@ -315,6 +315,18 @@ is(sql(q{SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_stat_activity 
 $node->append_conf('postgresql.conf', "dlq.databases = 'postgres, other'");
 $node->reload;
 
+# ---- a database read-only by default ------------------------------------------------------------------
+
+# Its applications may not write; its sweeper does (every pass failed: "cannot execute nextval() in a
+# read-only transaction").
+my $read_only_job = abandoned_job('other', '2 seconds');
+sql(q{ALTER DATABASE other SET default_transaction_read_only = on});
+my $other_sweeper = sweeper_pids('other');
+sql("SELECT pg_terminate_backend($other_sweeper)");
+wait_until('other', qq{SELECT lease_expires_at IS NULL FROM dlq.job WHERE id = $read_only_job},
+	't', 'the sweeper of a database read-only by default still rescues its jobs');
+sql(q{ALTER DATABASE other RESET default_transaction_read_only});
+
 # ---- an error in one pass ----------------------------------------------------------------------------
 
 # Fault injection: a trigger makes every rescue fail until it is dropped.
