@@ -122,6 +122,24 @@ SELECT dlq.create_queue('again');
 SELECT dlq.enqueue('again', 'b1', run_at => '2000-01-01') > 0 AS enqueued;
 SELECT kind FROM dlq.claim('again', 'w8');
 
+-- A backend whose first API write fails: its writes outside the API still send the start back. (The
+-- flag that tells the API's own writes apart was left set when the callbacks that reset it had not been
+-- registered yet, and the INSERT by hand below left the hint past its job.)
+SELECT kind FROM dlq.claim('hint', 'w6', 10);
+SELECT h.job_id IS NOT NULL AS hint_set FROM dlq._claim_hint(:hint_queue) AS h;
+\c
+CREATE FUNCTION public.refuse_job() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'refused by a trigger'; END $$;
+CREATE TRIGGER refuse_job BEFORE INSERT ON dlq.job FOR EACH ROW WHEN (NEW.kind = 'refused')
+	EXECUTE FUNCTION public.refuse_job();
+SELECT dlq.enqueue('hint', 'refused');
+DROP TRIGGER refuse_job ON dlq.job;
+DROP FUNCTION public.refuse_job();
+INSERT INTO dlq.job (queue_id, kind, payload, run_at, max_attempts)
+VALUES (:hint_queue, 'by-hand-after-a-failure', '{}', '2013-01-01', 1);
+SELECT h.job_id IS NULL AS hint_at_start FROM dlq._claim_hint(:hint_queue) AS h;
+SELECT kind FROM dlq.claim('hint', 'w6');
+
 -- A queue without a hint has no row, nor has a null id; the trigger function is only a trigger.
 SELECT count(*) FROM dlq._claim_hint(-1);
 SELECT count(*) FROM dlq._claim_hint(NULL);

@@ -300,6 +300,10 @@ NoteUnknownWrite() {
 
 void
 BeginApiWrite() {
+	// The callbacks reset the flag when the write fails: registered only later (at the first noted write),
+	// a backend whose first API write failed kept it set, and the trigger then took its writes outside
+	// the API for the API's own, leaving the claim hints past the jobs they wrote.
+	RegisterCallbacks();
 	api_write = true;
 }
 

@@ -589,6 +589,9 @@ SweeperMain() {
 	TimestampTz last_run = 0;
 	TimestampTz next_run = GetCurrentTimestamp();
 	for (;;) {
+		// A cancel (pg_cancel_backend) that comes between passes has nothing to cancel: raised here,
+		// outside a pass's error handling, it ended the worker. (A pass catches one: its ERROR is logged.)
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending) {
 			ConfigReloadPending = false;

@@ -267,6 +267,14 @@ wait_until('postgres',
 	     AND pid <> $old},
 	't', 'the launcher restarts a sweeper that was terminated');
 
+# A cancel between passes has nothing to cancel: the same sweeper goes on.
+$old = sweeper_pids('postgres');
+sql("SELECT pg_cancel_backend($old)");
+my $after_cancel = abandoned_job('postgres', '1 second');
+wait_until('postgres', qq{SELECT lease_expires_at IS NULL FROM dlq.job WHERE id = $after_cancel},
+	't', 'after a cancel the sweeper still sweeps');
+is(sweeper_pids('postgres'), $old, 'and it is the same process');
+
 # A sweeper killed with SIGKILL makes the postmaster reinitialize (restart_after_crash); the launcher
 # and its sweepers must come back on their own.
 $old = sweeper_pids('postgres');
