@@ -215,6 +215,15 @@ TEST(ValidateJobBatch, HasDedupKeys) {
 	EXPECT_FALSE(ValidateJobBatch(R"([{"kind":"a","dedup_key":null},{"kind":"b"}])").has_dedup_keys);
 }
 
+TEST(ValidateJobBatch, FieldValuesKeepTheirTypeNotTheirContent) {
+	// What is nested in a field's value is not kept for the checks (memory), its type is.
+	EXPECT_EQ(ValidateJobBatch(R"([{"kind": "a", "payload": {"kind": 5, "x": [1, {"tenant": ""}]}}])").count, 1u);
+	EXPECT_CORE_ERROR(ValidateJobBatch(R"([{"kind": "a", "tenant": ["x"]}])"), "22023",
+	                  "jobs[0].tenant must be a non-empty string");
+	EXPECT_CORE_ERROR(ValidateJobBatch(R"([{"kind": {"name": "a"}}])"), "22023",
+	                  "jobs[0].kind must be a non-empty string");
+}
+
 TEST(ValidateJobBatch, DeepPayloadIsFine) {
 	const std::size_t depth = 100000;
 	const std::string payload = std::string(depth, '[') + std::string(depth, ']');
