@@ -43,6 +43,26 @@ RESET standard_conforming_strings;
 -- An error text past 8192 bytes is cut in last_error and in the dead letter, as in the history.
 SELECT dlq.enqueue('hostile', 'long') > 0 AS enqueued;
 SELECT dlq.fail(job_id, 'w', repeat('x', 100000), retryable => false) FROM dlq.claim('hostile', 'w');
-SELECT octet_length(last_error) AS last_error_bytes, right(last_error, 12) AS ends_with,
+SELECT octet_length(last_error) AS last_error_bytes, right(last_error, 14) AS ends_with,
        octet_length(errors -> -1 ->> 'error') AS history_bytes
   FROM dlq.dead_letters WHERE kind = 'long';
+
+-- A database in another encoding than UTF-8 (LATIN1). The core reads and writes JSON in UTF-8, so text
+-- is converted both ways: "café" was not valid JSON to enqueue_many, a details object with "é" could
+-- not be reported by fail, and an "é" in an error came back in the history as U+FFFD.
+SELECT current_database() AS regress_db \gset
+CREATE DATABASE dlq_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c dlq_latin1
+SET client_encoding = 'UTF8';
+CREATE EXTENSION dlq;
+SELECT dlq.create_queue('q', max_attempts => 1);
+SELECT count(*) AS enqueued FROM dlq.enqueue_many('q', '[{"kind": "café", "payload": {"note": "déjà vu"}},
+                                                         {"kind": "long"}]');
+SELECT kind, payload FROM dlq.claim('q', 'wé', 2) ORDER BY job_id;
+SELECT dlq.fail(j.id, 'wé', 'erreur: é', '{"détail": "à"}') FROM dlq.job AS j WHERE j.kind = 'café';
+SELECT dlq.fail(j.id, 'wé', repeat('é', 9000)) FROM dlq.job AS j WHERE j.kind = 'long';
+SELECT kind, errors -> 0 ->> 'worker' AS worker, left(errors -> 0 ->> 'error', 10) AS error,
+       errors -> 0 -> 'details' AS details, length(last_error) AS last_error_chars, right(last_error, 14) AS ends_with
+  FROM dlq.dead_letters ORDER BY id;
+\c :regress_db
+DROP DATABASE dlq_latin1;

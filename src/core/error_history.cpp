@@ -11,7 +11,8 @@ namespace dlq::core {
 
 namespace {
 
-constexpr std::string_view kTruncationMark = "\xE2\x80\xA6[truncated]"; // "…[truncated]"
+// ASCII, so that it exists in every server encoding (the text goes back to the database's).
+constexpr std::string_view kTruncationMark = "...[truncated]";
 
 bool IsUtf8Continuation(unsigned char byte) {
 	return (byte & 0xC0) == 0x80;

@@ -6,7 +6,7 @@
 
 namespace dlq::core {
 
-// Error messages longer than this are cut (on a UTF-8 boundary) and end with "…[truncated]".
+// Error messages longer than this are cut (on a UTF-8 boundary) and end with "...[truncated]".
 inline constexpr std::size_t kMaxErrorBytes = 8192;
 
 struct AttemptRecord {

@@ -1,6 +1,10 @@
 #include "core/validation.hpp"
 #include "pg/args.hpp"
 
+extern "C" {
+#include "mb/pg_wchar.h"
+}
+
 namespace dlq::pg {
 
 void
@@ -13,6 +17,17 @@ std::string_view
 TextArg(FunctionCallInfo fcinfo, int argno) {
 	text *value = PG_GETARG_TEXT_PP(argno);
 	return std::string_view(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+}
+
+std::string_view
+ServerToUtf8(std::string_view text) {
+	const char *converted = pg_server_to_any(text.data(), static_cast<int>(text.size()), PG_UTF8);
+	return converted == text.data() ? text : std::string_view(converted, strlen(converted));
+}
+
+const char *
+Utf8ToServer(const char *utf8) {
+	return pg_any_to_server(utf8, static_cast<int>(strlen(utf8)), PG_UTF8);
 }
 
 int64_t

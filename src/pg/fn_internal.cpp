@@ -92,12 +92,14 @@ PG_FUNCTION_INFO_V1(dlq_attempt_record);
 Datum
 dlq_attempt_record(PG_FUNCTION_ARGS) {
 	int32 attempt = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0);
-	std::string_view worker = PG_ARGISNULL(1) ? std::string_view() : TextArg(fcinfo, 1);
-	std::string_view error = PG_ARGISNULL(2) ? std::string_view() : TextArg(fcinfo, 2);
-	const char *details = nullptr;
-	if (!PG_ARGISNULL(3)) {
+	// In UTF-8 for the core's JSON, and back in the server encoding for jsonb_in.
+	std::string_view worker = PG_ARGISNULL(1) ? std::string_view() : dlq::pg::ServerToUtf8(TextArg(fcinfo, 1));
+	std::string_view error = PG_ARGISNULL(2) ? std::string_view() : dlq::pg::ServerToUtf8(TextArg(fcinfo, 2));
+	std::string_view details;
+	bool has_details = !PG_ARGISNULL(3);
+	if (has_details) {
 		Jsonb *details_jsonb = PG_GETARG_JSONB_P(3);
-		details = JsonbToCString(nullptr, &details_jsonb->root, VARSIZE(details_jsonb));
+		details = dlq::pg::ServerToUtf8(JsonbToCString(nullptr, &details_jsonb->root, VARSIZE(details_jsonb)));
 	}
 	char at[MAXDATELEN + 1];
 	JsonEncodeDateTime(at, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), TIMESTAMPTZOID, nullptr);
@@ -105,11 +107,11 @@ dlq_attempt_record(PG_FUNCTION_ARGS) {
 	char *json = nullptr;
 	CallCore([&] {
 		core::AttemptRecord record{attempt, at, std::string(worker), std::string(error), std::nullopt};
-		if (details != nullptr)
+		if (has_details)
 			record.details = std::string(details);
 		json = dlq::pg::PallocCopyNoError(core::AttemptRecordJson(record));
 	});
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(dlq::pg::Utf8ToServer(json)));
 }
 
 // When a failed attempt is retried: after retry_in when given, else after the queue's backoff for that

@@ -106,7 +106,7 @@ dlq_enqueue_many(PG_FUNCTION_ARGS) {
 	RequireArg(fcinfo, 1, "jobs");
 	std::string_view queue = TextArg(fcinfo, 0);
 	Jsonb *jobs = PG_GETARG_JSONB_P(1);
-	const char *jobs_text = JsonbToCString(nullptr, &jobs->root, VARSIZE(jobs));
+	std::string_view jobs_text = dlq::pg::ServerToUtf8(JsonbToCString(nullptr, &jobs->root, VARSIZE(jobs)));
 	core::JobBatchSummary summary;
 	CallCore([&] {
 		core::ValidateName("queue", queue);
@@ -219,14 +219,10 @@ BoundedErrorArg(FunctionCallInfo fcinfo, int arg) {
 	std::string_view error = TextArg(fcinfo, arg);
 	if (error.size() <= core::kMaxErrorBytes)
 		return PG_GETARG_DATUM(arg);
+	std::string_view utf8 = dlq::pg::ServerToUtf8(error);
 	char *cut = nullptr;
-	std::size_t cut_length = 0;
-	CallCore([&] {
-		std::string bounded = core::TruncateMessage(error);
-		cut_length = bounded.size();
-		cut = dlq::pg::PallocCopyNoError(bounded);
-	});
-	return PointerGetDatum(cstring_to_text_with_len(cut, static_cast<int>(cut_length)));
+	CallCore([&] { cut = dlq::pg::PallocCopyNoError(core::TruncateMessage(utf8)); });
+	return CStringGetTextDatum(dlq::pg::Utf8ToServer(cut));
 }
 
 PG_FUNCTION_INFO_V1(dlq_fail);

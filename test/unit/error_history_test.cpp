@@ -11,7 +11,7 @@
 namespace dlq::core {
 namespace {
 
-const std::string kMark = "\xE2\x80\xA6[truncated]"; // "…[truncated]", 14 bytes
+const std::string kMark = "...[truncated]"; // 14 bytes
 
 AttemptRecord Record(std::string error, std::optional<std::string> details = std::nullopt) {
 	return AttemptRecord{3, "2026-11-23 10:00:00+00", "worker-1", std::move(error), std::move(details)};
