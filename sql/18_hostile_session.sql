@@ -60,9 +60,31 @@ SELECT count(*) AS enqueued FROM dlq.enqueue_many('q', '[{"kind": "café", "payl
                                                          {"kind": "long"}]');
 SELECT kind, payload FROM dlq.claim('q', 'wé', 2) ORDER BY job_id;
 SELECT dlq.fail(j.id, 'wé', 'erreur: é', '{"détail": "à"}') FROM dlq.job AS j WHERE j.kind = 'café';
-SELECT dlq.fail(j.id, 'wé', repeat('é', 9000)) FROM dlq.job AS j WHERE j.kind = 'long';
+-- 5000 é: 5000 bytes in LATIN1 but 10000 in UTF-8, so both the history and last_error are cut.
+SELECT dlq.fail(j.id, 'wé', repeat('é', 5000)) FROM dlq.job AS j WHERE j.kind = 'long';
 SELECT kind, errors -> 0 ->> 'worker' AS worker, left(errors -> 0 ->> 'error', 10) AS error,
        errors -> 0 -> 'details' AS details, length(last_error) AS last_error_chars, right(last_error, 14) AS ends_with
   FROM dlq.dead_letters ORDER BY id;
 \c :regress_db
 DROP DATABASE dlq_latin1;
+
+-- EUC_JP, a multibyte encoding: the fingerprint is cut at 200 bytes on a character boundary (cut in
+-- EUC_JP bytes, it ended in half a character, and reading it failed).
+CREATE DATABASE dlq_euc_jp ENCODING 'EUC_JP' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c dlq_euc_jp
+SET client_encoding = 'UTF8';
+CREATE EXTENSION dlq;
+SELECT right(dlq.fingerprint(repeat('a', 199) || '漢字'), 3) AS fingerprint_ends;
+\c :regress_db
+DROP DATABASE dlq_euc_jp;
+
+-- SQL_ASCII holds any bytes: an error with a byte that is not UTF-8 is still reported.
+CREATE DATABASE dlq_sql_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c dlq_sql_ascii
+CREATE EXTENSION dlq;
+SELECT dlq.create_queue('q', max_attempts => 1);
+SELECT dlq.enqueue('q', 'k') > 0 AS enqueued;
+SELECT dlq.fail(job_id, 'w', convert_from('\x6572726575722065e9'::bytea, 'SQL_ASCII')) FROM dlq.claim('q', 'w');
+SELECT octet_length(last_error) AS last_error_bytes, errors -> 0 ->> 'error' AS history_error FROM dlq.dead_letters;
+\c :regress_db
+DROP DATABASE dlq_sql_ascii;

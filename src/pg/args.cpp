@@ -21,12 +21,18 @@ TextArg(FunctionCallInfo fcinfo, int argno) {
 
 std::string_view
 ServerToUtf8(std::string_view text) {
+	// SQL_ASCII holds any bytes, and PostgreSQL would check them as UTF-8 (an error: a worker could not
+	// report a failure whose message has a stray byte). The core copes with invalid UTF-8 itself.
+	if (GetDatabaseEncoding() == PG_SQL_ASCII)
+		return text;
 	const char *converted = pg_server_to_any(text.data(), static_cast<int>(text.size()), PG_UTF8);
 	return converted == text.data() ? text : std::string_view(converted, strlen(converted));
 }
 
 const char *
 Utf8ToServer(const char *utf8) {
+	if (GetDatabaseEncoding() == PG_SQL_ASCII)
+		return utf8;
 	return pg_any_to_server(utf8, static_cast<int>(strlen(utf8)), PG_UTF8);
 }
 

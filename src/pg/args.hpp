@@ -17,8 +17,9 @@ std::string_view TextArg(FunctionCallInfo fcinfo, int argno);
 
 // The core reads and writes JSON in UTF-8, and the database may be in another encoding (LATIN1: "café"
 // was not valid JSON to it, and came back as "caf\ufffd"). Text in the server encoding as UTF-8
-// (the same bytes in a UTF-8 or SQL_ASCII database); and UTF-8 text of the core in the server encoding,
-// NUL-terminated. Both may ereport (a character the other encoding lacks): call them outside CallCore.
+// (the same bytes in a UTF-8 or SQL_ASCII database: the core copes with bytes that are not UTF-8); and
+// UTF-8 text of the core in the server encoding, NUL-terminated. Both may ereport (a character the other
+// encoding lacks): call them outside CallCore.
 std::string_view ServerToUtf8(std::string_view text);
 const char *Utf8ToServer(const char *utf8);
 

@@ -144,10 +144,12 @@ dlq_retry_at(PG_FUNCTION_ARGS) {
 PG_FUNCTION_INFO_V1(dlq_fingerprint);
 Datum
 dlq_fingerprint(PG_FUNCTION_ARGS) {
-	std::string_view error = TextArg(fcinfo, 0);
+	// In UTF-8: the core cuts the fingerprint on a UTF-8 character boundary (cut in another multibyte
+	// encoding, EUC_JP, it could end in half a character, invalid text).
+	std::string_view error = dlq::pg::ServerToUtf8(TextArg(fcinfo, 0));
 	char *fingerprint = nullptr;
 	CallCore([&] { fingerprint = dlq::pg::PallocCopyNoError(core::Fingerprint(error)); });
-	PG_RETURN_TEXT_P(cstring_to_text(fingerprint));
+	PG_RETURN_TEXT_P(cstring_to_text(dlq::pg::Utf8ToServer(fingerprint)));
 }
 
 } // extern "C"

@@ -216,10 +216,10 @@ dlq_complete_many(PG_FUNCTION_ARGS) {
 // unbounded text.
 static Datum
 BoundedErrorArg(FunctionCallInfo fcinfo, int arg) {
-	std::string_view error = TextArg(fcinfo, arg);
-	if (error.size() <= core::kMaxErrorBytes)
+	// Measured in UTF-8, as the history measures it.
+	std::string_view utf8 = dlq::pg::ServerToUtf8(TextArg(fcinfo, arg));
+	if (utf8.size() <= core::kMaxErrorBytes)
 		return PG_GETARG_DATUM(arg);
-	std::string_view utf8 = dlq::pg::ServerToUtf8(error);
 	char *cut = nullptr;
 	CallCore([&] { cut = dlq::pg::PallocCopyNoError(core::TruncateMessage(utf8)); });
 	return CStringGetTextDatum(dlq::pg::Utf8ToServer(cut));
