@@ -138,3 +138,15 @@ SELECT count(*) AS live_copies FROM dlq.job WHERE payload = '{"charge_id": 42}';
 -- force replays it all the same.
 SELECT requeued FROM dlq.reprocess(ARRAY[:first_dl], 'a second charge on purpose', force => true);
 SELECT count(*) AS live_copies FROM dlq.job WHERE payload = '{"charge_id": 42}';
+
+-- A forced drop_queue deletes a pending replay's job before it ran: the dead letter is as if never
+-- replayed, and once a queue of that name exists again a replay takes it without force.
+SELECT dlq.create_queue('redo', max_attempts => 1);
+SELECT dlq.enqueue('redo', 'k', '{"redo": 1}') AS redo_job \gset
+SELECT dlq.dead_letter(:redo_job) AS redo_dl \gset
+SELECT requeued FROM dlq.reprocess(ARRAY[:redo_dl], 'first try');
+SELECT dlq.drop_queue('redo', force => true);
+SELECT last_replay_job_id IS NULL AS as_never_replayed, replay_count FROM dlq.dead_letters WHERE id = :redo_dl;
+SELECT dlq.create_queue('redo', max_attempts => 1);
+SELECT requeued, skipped FROM dlq.reprocess(ARRAY[:redo_dl], 'the queue is back');
+SELECT count(*) AS live_copies FROM dlq.job WHERE payload = '{"redo": 1}';

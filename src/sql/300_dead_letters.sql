@@ -104,8 +104,7 @@ DECLARE
 	v_chunk_job bigint[];
 	v_replay dlq.replay;
 	v_skips text;
-	v_skipped_replayed boolean;
-	v_skipped_missing boolean;
+	v_hint text;
 	-- Dead letters requeued per statement, so a large replay does not build one huge statement.
 	c_chunk constant integer := 1000;
 BEGIN
@@ -183,18 +182,23 @@ BEGIN
 		                          ELSE 'already replayed' END,
 		           pg_catalog.array_to_string(s.ids[1:5], ', '), CASE WHEN s.n OPERATOR(pg_catalog.>) 5 THEN ', ...' ELSE '' END),
 		       '; ' ORDER BY s.outcome),
-		       pg_catalog.bool_or(s.outcome OPERATOR(pg_catalog.<>) ALL ('{skipped_missing,skipped_no_queue}')),
-		       pg_catalog.bool_or(s.outcome OPERATOR(pg_catalog.=) 'skipped_missing')
-		  INTO v_skips, v_skipped_replayed, v_skipped_missing
+		       pg_catalog.concat_ws(' ',
+		           CASE WHEN pg_catalog.bool_or(s.outcome OPERATOR(pg_catalog.=) 'skipped_missing')
+		                THEN 'Find ids with dlq.search().' END,
+		           CASE WHEN pg_catalog.bool_or(s.outcome OPERATOR(pg_catalog.=) 'skipped_no_queue')
+		                THEN 'A dead letter is replayed into the queue of its name: create the queue again first.' END,
+		           CASE WHEN pg_catalog.bool_or(s.outcome OPERATOR(pg_catalog.=) 'skipped_live_replay')
+		                THEN 'A replay still waiting or running: dlq.replay_items shows how it ends.' END,
+		           CASE WHEN pg_catalog.bool_or(s.outcome OPERATOR(pg_catalog.=) 'skipped_superseded')
+		                THEN 'A superseded one: replay the dead letter its replay became (dlq.inspect(id) -> ''later'').' END,
+		           CASE WHEN pg_catalog.bool_or(s.outcome OPERATOR(pg_catalog.=) 'skipped_replayed')
+		                THEN 'An already replayed one whose replay finished: force => true replays it again.' END)
+		  INTO v_skips, v_hint
 		  FROM (SELECT i.outcome, pg_catalog.count(*) AS n, pg_catalog.array_agg(i.dead_letter_id ORDER BY i.dead_letter_id) AS ids
 		          FROM dlq.replay_item AS i
 		         WHERE i.replay_id OPERATOR(pg_catalog.=) v_replay.id AND i.outcome OPERATOR(pg_catalog.<>) 'requeued'
 		         GROUP BY i.outcome) AS s;
-		RAISE NOTICE 'skipped % of % dead letters: %', v_replay.skipped, v_replay.requested, v_skips
-			USING HINT = CASE WHEN v_skipped_replayed THEN
-			                       'dlq.inspect(id) shows what became of a dead letter''s replays; force => true replays it again.'
-			                  WHEN v_skipped_missing THEN 'Find ids with dlq.search().'
-			                  ELSE 'A dead letter is replayed into the queue of its name: create the queue again first.' END;
+		RAISE NOTICE 'skipped % of % dead letters: %', v_replay.skipped, v_replay.requested, v_skips USING HINT = v_hint;
 	END IF;
 	RETURN v_replay;
 END
