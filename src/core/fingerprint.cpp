@@ -22,8 +22,9 @@ namespace dlq::core {
 //  - a run of >= 7 hex digits (a short git hash) is a hex id only when it mixes digits and letters, so a
 //    long decimal stays a number ("order 12345678" -> "order <n>" like "order 1234"), and one of seven is
 //    not a number with an exponent ("1e10000").
-//  - an e-mail address is local@domain, the local part of letters, digits and ._%+-, the domain of dotted
-//    labels (at least two); a dot ending the domain ends the sentence, not the address.
+//  - an e-mail address is local@domain, the local part of letters, digits and ._%+- (not starting with a
+//    dot), the domain of dotted labels (at least two, the last not all digits nor '-'); a dot ending the
+//    domain ends the sentence, not the address.
 //  - a sign belongs to a number only when neither glue nor another sign precedes it: "x=-5" -> "x=<n>",
 //    "1-5" -> "<n>-<n>", "C++11" -> "C++<n>".
 //  - numbers: digits, then any number of ".digits" (decimals, versions, IPv4: "10.0.0.1" -> "<n>"), then
@@ -332,7 +333,8 @@ private:
 	// byte no local part has): an attempt from any later start before that point would end there too, so
 	// it is not made, and the scan stays linear.
 	bool TryEmail() {
-		if (pos_ < email_fails_before_) {
+		// A local part does not start with a dot: "..john@x.com" keeps its dots (the address starts at j).
+		if (pos_ < email_fails_before_ || text_.At(pos_) == '.') {
 			return false;
 		}
 		const std::size_t local = text_.Run(pos_, IsEmailLocal);
@@ -341,14 +343,17 @@ private:
 			email_fails_before_ = at + 1;
 			return false;
 		}
-		// Dotted labels of letters, digits and '-'; at least two, each non-empty.
+		// Dotted labels of letters, digits and '-'; at least two, each non-empty, the last with a letter
+		// (a top-level domain: "lodash@4.17.21" and "deploy@10.0.0.1" are a version and a host).
 		std::size_t end = at + 1;
 		std::size_t labels = 0;
+		bool last_has_letter = false;
 		while (true) {
 			const std::size_t label = text_.Run(end, IsDomainByte);
 			if (label == 0) {
 				break;
 			}
+			last_has_letter = text_.Run(end, IsDigit) < label;
 			end += label;
 			++labels;
 			if (text_.At(end) != '.' || !IsDomainByte(text_.At(end + 1))) {
@@ -356,7 +361,7 @@ private:
 			}
 			++end;
 		}
-		if (labels < 2 || IsGlue(text_.At(end))) {
+		if (labels < 2 || !last_has_letter || IsGlue(text_.At(end))) {
 			email_fails_before_ = at + 1;
 			return false;
 		}

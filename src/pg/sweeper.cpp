@@ -309,6 +309,29 @@ SweepOneBatch(PassTotals *totals) {
 	return full;
 }
 
+// The dead letters' housekeeping (partitions ahead, retention) in a transaction of its own, committed
+// before the pass: creating or dropping a partition holds an ACCESS EXCLUSIVE lock on dlq.dead_letter
+// until its transaction ends, and in the first batch's transaction every fail() and every read of the dead
+// letters would wait for the whole batch. (Each dlq.sweep() call does it too; after this it finds the
+// partitions there and locks nothing.)
+static void
+MaintainDeadLetters() {
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "dlq sweeper: SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (!RecoveryInProgress() && ExtensionReady()) {
+		pgstat_report_activity(STATE_RUNNING, "SELECT dlq._maintain_dead_letters()");
+		int rc = SPI_execute("SELECT dlq._maintain_dead_letters()", false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "dlq sweeper: dead-letter housekeeping failed: %s", SPI_result_code_string(rc));
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
 // One sweep pass: batches until the backlog is cleared. An error ends the pass (it is logged and the
 // transaction rolled back) but not the worker: the next interval tries again.
 static void
@@ -318,6 +341,8 @@ RunPass(MemoryContext loop_cxt, const char *database) {
 	MemoryContext old = MemoryContextSwitchTo(loop_cxt);
 	PG_TRY();
 	{
+		MaintainDeadLetters();
+		MemoryContextSwitchTo(loop_cxt);
 		for (int batch = 0; batch < kMaxBatchesPerPass; batch++) {
 			bool more = SweepOneBatch(totals_ptr);
 			MemoryContextSwitchTo(loop_cxt);

@@ -157,6 +157,10 @@ TEST(Fingerprint, EmailAddresses) {
 	    {"@example.com", "@example.com"},
 	    {"a@b.c\xc3\xa9", "a@b.c\xc3\xa9"},
 	    {"twitter @handle", "twitter @handle"},
+	    // A version or an address after an @ is not a domain; a leading dot is not part of the address.
+	    {"npm i lodash@4.17.21", "npm i lodash@<n>"},
+	    {"ssh deploy@10.0.0.1 failed", "ssh deploy@<n> failed"},
+	    {"..john@x.com", "..<email>"},
 	});
 	EXPECT_EQ(Fingerprint("450 <user1088@greylist.example>: greylisted"),
 	          Fingerprint("450 <someone.else@other.example.org>: greylisted"));
