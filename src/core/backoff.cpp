@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/validation.hpp"
 
 namespace dlq::core {
 
@@ -37,12 +38,12 @@ double ClampUnitRandom(double unit_random) {
 void ValidateBackoffPolicy(const BackoffPolicy &policy) {
 	if (policy.base_us <= 0) {
 		throw Error(sqlstate::kInvalidParameterValue, "backoff_base must be greater than zero",
-		            "The value was " + std::to_string(policy.base_us) + " microseconds.");
+		            "The value was " + FormatDuration(policy.base_us) + ".");
 	}
 	if (policy.max_us < policy.base_us) {
 		throw Error(sqlstate::kInvalidParameterValue, "backoff_max must not be less than backoff_base",
-		            "The base is " + std::to_string(policy.base_us) + " microseconds and the max is " +
-		                std::to_string(policy.max_us) + " microseconds.");
+		            "The base is " + FormatDuration(policy.base_us) + " and the max is " +
+		                FormatDuration(policy.max_us) + ".");
 	}
 	// Written as a negated range test so that NaN is rejected too.
 	if (!(policy.jitter >= 0.0 && policy.jitter < 1.0)) {

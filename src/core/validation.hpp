@@ -1,6 +1,7 @@
 // Validation of scalar SQL arguments, shared by every entry point so messages are uniform.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace dlq::core {
@@ -21,6 +22,10 @@ void ValidateMaxAttempts(std::string_view field, int64_t value);
 // days). Far longer ones would put now() +/- the setting outside the timestamp range, and every claim or
 // sweep that computes it would fail.
 inline constexpr int64_t kMaxSettingMicros = int64_t{100} * 12 * 30 * 24 * 60 * 60 * 1000000;
+
+// A duration for a message, as PostgreSQL prints an interval: [-][N days ]HH:MM:SS[.fraction]
+// (-00:05:00, 1 day 02:00:00, 00:00:00.25). Callers count a month as 30 days, so this shows days.
+std::string FormatDuration(int64_t microseconds);
 
 //  - ValidatePositiveDuration: 22023 unless 0 < microseconds <= kMaxSettingMicros.
 void ValidatePositiveDuration(std::string_view field, int64_t microseconds);

@@ -37,7 +37,7 @@ TEST(ValidateBackoffPolicy, RejectsBadPoliciesWith22023) {
 TEST(ValidateBackoffPolicy, DetailNamesTheValues) {
 	const auto error = test_support::CatchError([] { ValidateBackoffPolicy({10, 9}); });
 	ASSERT_TRUE(error.has_value());
-	EXPECT_EQ(error->detail, "The base is 10 microseconds and the max is 9 microseconds.");
+	EXPECT_EQ(error->detail, "The base is 00:00:00.00001 and the max is 00:00:00.000009.");
 }
 
 TEST(BackoffDelayUs, DoublesFromTheBase) {

@@ -86,3 +86,19 @@ TEST(ValidateJustification, BlankIsRejectedWithAHint) {
 
 } // namespace
 } // namespace dlq::core
+
+namespace dlq::core {
+namespace {
+
+TEST(FormatDuration, AsAnInterval) {
+	EXPECT_EQ(FormatDuration(0), "00:00:00");
+	EXPECT_EQ(FormatDuration(-300000000), "-00:05:00");
+	EXPECT_EQ(FormatDuration(250000), "00:00:00.25");
+	EXPECT_EQ(FormatDuration(int64_t{86400} * 1000000 + 7200000000), "1 day 02:00:00");
+	EXPECT_EQ(FormatDuration(-int64_t{30} * 86400 * 1000000), "-30 days 00:00:00");
+	EXPECT_EQ(FormatDuration(INT64_MAX), "106751991 days 04:00:54.775807");
+	EXPECT_EQ(FormatDuration(INT64_MIN), "-106751991 days 04:00:54.775808");
+}
+
+} // namespace
+} // namespace dlq::core
