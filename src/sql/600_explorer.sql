@@ -164,20 +164,14 @@ $$;
 COMMENT ON FUNCTION dlq.purge(interval, boolean) IS
 	'delete dead letters older than older_than (reviewed ones only unless include_unreviewed); returns the count';
 
--- The WHERE clause shared by search, summary and the *_matching functions, with every value quoted
--- as a literal. Literal values let the planner prune partitions by the time range at plan time.
--- Free text is matched case-insensitively and literally (no LIKE metacharacters) against the last
--- error, the error history and the payload.
-CREATE FUNCTION dlq._filter_sql(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
-	text text, reason text, reviewed boolean)
-RETURNS text
+-- The explorer's checks of its filters, made by each explorer function before anything else, so that an
+-- error names no internal statement in its CONTEXT: a range given and in order, a registered reason, and
+-- a NOTICE for a queue no queue is named.
+CREATE FUNCTION dlq._check_filter(since timestamptz, until timestamptz, queue text, reason text)
+RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
-SET DateStyle = 'ISO, YMD'  -- since and until go into the text with their UTC offset, as partition bounds do
 AS $$
-DECLARE
-	v_sql text;
-	v_json_text text;
 BEGIN
 	IF since IS NULL OR until IS NULL THEN
 		RAISE EXCEPTION 'since and until must not be null'
@@ -197,6 +191,29 @@ BEGIN
 	IF queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dlq.queue AS q WHERE q.name = queue) THEN
 		RAISE NOTICE 'no queue is named "%": only dead letters of a dropped queue of that name can match', queue
 			USING HINT = 'dlq.queues lists the queues.';
+	END IF;
+END
+$$;
+
+-- The WHERE clause shared by search, summary and the *_matching functions, with every value quoted
+-- as a literal. Literal values let the planner prune partitions by the time range at plan time.
+-- Free text is matched case-insensitively and literally (no LIKE metacharacters) against the last
+-- error, the error history and the payload.
+CREATE FUNCTION dlq._filter_sql(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
+	text text, reason text, reviewed boolean)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD'  -- since and until go into the text with their UTC offset, as partition bounds do
+AS $$
+DECLARE
+	v_sql text;
+	v_json_text text;
+BEGIN
+	-- The explorer's functions check their filters first (dlq._check_filter); these are run again here
+	-- only so that no caller gets a WHERE clause for a range that is not one.
+	IF since IS NULL OR until IS NULL OR since >= until THEN
+		PERFORM dlq._check_filter(since, until, NULL, NULL);
 	END IF;
 	v_sql := pg_catalog.format('d.dead_lettered_at >= %L::timestamptz AND d.dead_lettered_at < %L::timestamptz',
 	                           since, until);
@@ -248,13 +265,11 @@ BEGIN
 END
 $$;
 
--- The query dlq.search runs, exposed so its plan can be examined (EXPLAIN) exactly as it executes.
--- SECURITY DEFINER like the rest of the operator API: it calls dlq._filter_sql, which is internal.
-CREATE FUNCTION dlq.search_query(since timestamptz, until timestamptz, queue text DEFAULT NULL,
-	kind_prefix text DEFAULT NULL, tenant text DEFAULT NULL, text text DEFAULT NULL, reason text DEFAULT NULL,
-	reviewed boolean DEFAULT NULL, max_rows integer DEFAULT 50)
+-- The query dlq.search runs for these filters (checked by the caller).
+CREATE FUNCTION dlq._search_sql(since timestamptz, until timestamptz, queue text, kind_prefix text, tenant text,
+	text text, reason text, reviewed boolean, max_rows integer)
 RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -268,6 +283,16 @@ BEGIN
 		dlq._filter_sql(since, until, queue, kind_prefix, tenant, text, reason, reviewed), max_rows);
 END
 $$;
+
+-- The query dlq.search runs, exposed so its plan can be examined (EXPLAIN) exactly as it executes.
+-- SECURITY DEFINER like the rest of the operator API: it calls internal functions.
+CREATE FUNCTION dlq.search_query(since timestamptz, until timestamptz, queue text DEFAULT NULL,
+	kind_prefix text DEFAULT NULL, tenant text DEFAULT NULL, text text DEFAULT NULL, reason text DEFAULT NULL,
+	reviewed boolean DEFAULT NULL, max_rows integer DEFAULT 50)
+RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT dlq._check_filter($1, $2, $3, $7); SELECT dlq._search_sql($1, $2, $3, $4, $5, $6, $7, $8, $9) $$;
 COMMENT ON FUNCTION dlq.search_query(timestamptz, timestamptz, text, text, text, text, text, boolean, integer) IS
 	'the SQL text dlq.search runs for these filters (for EXPLAIN)';
 
@@ -283,7 +308,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	RETURN QUERY EXECUTE dlq.search_query(since, until, queue, kind_prefix, tenant, text, reason, reviewed, max_rows);
+	RETURN QUERY EXECUTE dlq._search_sql(since, until, queue, kind_prefix, tenant, text, reason, reviewed, max_rows);
 END
 $$;
 
@@ -294,7 +319,7 @@ RETURNS TABLE (id bigint, dead_lettered_at timestamptz, queue text, kind text, t
                attempts integer, error_snippet text, reviewed boolean, replay_count integer, total_count bigint)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT * FROM dlq._search($1, $2, $3, $4, $5, $6, $7, $8, $9) $$;
+AS $$ SELECT dlq._check_filter($1, $2, $3, $7); SELECT * FROM dlq._search($1, $2, $3, $4, $5, $6, $7, $8, $9) $$;
 COMMENT ON FUNCTION dlq.search(timestamptz, timestamptz, text, text, text, text, text, boolean, integer) IS
 	'find dead letters in a time range by queue, kind prefix, tenant, free text, reason and review state; newest first';
 
@@ -325,7 +350,7 @@ RETURNS TABLE (queue text, kind text, reason text, fingerprint text, sample_erro
                unreviewed bigint, tenants bigint, first_at timestamptz, last_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT * FROM dlq._summary($1, $2, $3, $4, $5, $6, $7) $$;
+AS $$ SELECT dlq._check_filter($1, $2, $3, $7); SELECT * FROM dlq._summary($1, $2, $3, $4, $5, $6, $7) $$;
 COMMENT ON FUNCTION dlq.summary(timestamptz, timestamptz, text, text, text, text, text) IS
 	'dead letters in a time range grouped into patterns by queue, kind, reason and error fingerprint';
 
@@ -460,7 +485,8 @@ RETURNS TABLE (replay_id bigint, dry_run boolean, matched bigint, selected integ
                skipped integer, actor text, justification text, queues text[], kinds text[])
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT * FROM dlq._reprocess_matching($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) $$;
+AS $$ SELECT dlq._check_filter($1, $2, $3, $7);
+      SELECT * FROM dlq._reprocess_matching($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) $$;
 COMMENT ON FUNCTION dlq.reprocess_matching(timestamptz, timestamptz, text, text, text, text, text, text, integer, boolean, boolean) IS
 	'replay the dead letters matching the explorer filters (dry run by default); one audit row per real run';
 
@@ -494,6 +520,7 @@ CREATE FUNCTION dlq.mark_reviewed_matching(since timestamptz, until timestamptz,
 RETURNS TABLE (matched bigint, marked integer, dry_run boolean)
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT * FROM dlq._mark_reviewed_matching($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) $$;
+AS $$ SELECT dlq._check_filter($1, $2, $3, $7);
+      SELECT * FROM dlq._mark_reviewed_matching($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) $$;
 COMMENT ON FUNCTION dlq.mark_reviewed_matching(timestamptz, timestamptz, text, text, text, text, text, text, integer, boolean) IS
 	'mark the unreviewed dead letters matching the explorer filters reviewed, with notes';
