@@ -134,6 +134,7 @@ DECLARE
 	v_removed bigint := 0;
 	v_count bigint;
 	v_blocked boolean;
+	v_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 	p record;
 BEGIN
 	IF older_than IS NULL OR include_unreviewed IS NULL THEN
@@ -146,15 +147,24 @@ BEGIN
 	-- -infinity, and removes nothing, rather than failing.
 	v_cutoff := CASE WHEN older_than > interval '1000 years' THEN '-infinity'::timestamptz
 	                 ELSE pg_catalog.now() - older_than END;
-	-- Whole partitions first: dropping is cheap and leaves no dead tuples behind.
+	-- Whole partitions first: dropping is cheap and leaves no dead tuples behind. A drop takes an ACCESS
+	-- EXCLUSIVE lock on dlq.dead_letter, and every dead-lettering queues behind a request for it: behind a
+	-- reader (pg_dump, a session idle in a transaction) a purge would stop all of them. So a drop waits at
+	-- most 100 ms; a partition it could not drop is emptied by the DELETE below instead.
+	PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
 	FOR p IN SELECT x.name FROM dlq.dead_letter_partition AS x WHERE x.range_to <= v_cutoff ORDER BY x.range_from LOOP
 		EXECUTE pg_catalog.format('SELECT count(*), bool_or(NOT reviewed) FROM dlq.%I', p.name) INTO v_count, v_blocked;
 		IF include_unreviewed OR NOT coalesce(v_blocked, false) THEN
-			EXECUTE pg_catalog.format('DROP TABLE dlq.%I', p.name);
-			DELETE FROM dlq.dead_letter_partition AS x WHERE x.name = p.name;
-			v_removed := v_removed + v_count;
+			BEGIN
+				EXECUTE pg_catalog.format('DROP TABLE dlq.%I', p.name);
+				DELETE FROM dlq.dead_letter_partition AS x WHERE x.name = p.name;
+				v_removed := v_removed + v_count;
+			EXCEPTION WHEN lock_not_available THEN
+				NULL; -- its rows go with the DELETE below
+			END;
 		END IF;
 	END LOOP;
+	PERFORM pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
 	DELETE FROM dlq.dead_letter AS d
 	 WHERE d.dead_lettered_at < v_cutoff AND (include_unreviewed OR d.reviewed);
 	GET DIAGNOSTICS v_count = ROW_COUNT;
