@@ -79,3 +79,43 @@ cluster_init() {
 }
 cluster_start() { as_user pg_ctl -D "$1/data" -l "$1/server.log" -w start >/dev/null; }
 cluster_stop() { as_user pg_ctl -D "$1/data" -m fast -w stop >/dev/null 2>&1 || true; }
+
+# A throwaway cluster for a scenario script (demo.sh, oncall.sh): dlq preloaded, its background sweeper
+# off. Stopped when the script exits (left running after a success with keep = 1), with the end of the
+# server log on failure.
+scenario_cluster() {  # dir port keep name
+	SCENARIO_DIR=$1 SCENARIO_PORT=$2 SCENARIO_KEEP=$3 SCENARIO_NAME=$4 SCENARIO_STARTED=false
+	trap scenario_finish EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	say "starting a throwaway cluster in $SCENARIO_DIR (port $SCENARIO_PORT, user $DLQ_OSUSER)"
+	cluster_stop "$SCENARIO_DIR" # a cluster left over from an interrupted run
+	cluster_init "$SCENARIO_DIR" "$SCENARIO_PORT" <<'EOF'
+shared_preload_libraries = 'dlq'
+dlq.enabled = off
+EOF
+	SCENARIO_STARTED=true
+	cluster_start "$SCENARIO_DIR"
+}
+
+scenario_finish() {
+	local status=$?
+	if $SCENARIO_STARTED; then
+		if [ "$SCENARIO_KEEP" = 1 ] && [ "$status" = 0 ]; then
+			say "the cluster is still running"
+			echo "  psql -h $SCENARIO_DIR/sock -p $SCENARIO_PORT -U postgres postgres"
+			echo "  stop it with: runuser -u $DLQ_OSUSER -- $PG_BIN/pg_ctl -D $SCENARIO_DIR/data stop"
+		else
+			say "stopping the throwaway cluster"
+			cluster_stop "$SCENARIO_DIR"
+		fi
+	fi
+	if [ "$status" != 0 ]; then
+		echo >&2
+		echo "$SCENARIO_NAME FAILED (exit status $status)" >&2
+		if [ -f "$SCENARIO_DIR/server.log" ]; then
+			echo "last lines of the server log $SCENARIO_DIR/server.log:" >&2
+			tail -n 20 "$SCENARIO_DIR/server.log" >&2
+		fi
+	fi
+}

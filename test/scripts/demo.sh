@@ -18,40 +18,7 @@ dlq_install_deps
 dlq_build_install
 dlq_ensure_user
 
-cluster_started=false
-finish() {
-	local status=$?
-	if $cluster_started; then
-		if [ "${DLQ_DEMO_KEEP:-0}" = 1 ] && [ "$status" = 0 ]; then
-			say "the cluster is still running"
-			echo "  psql -h $DEMO_DIR/sock -p $DEMO_PORT -U postgres postgres"
-			echo "  stop it with: runuser -u $DLQ_OSUSER -- $PG_BIN/pg_ctl -D $DEMO_DIR/data stop"
-		else
-			say "stopping the throwaway cluster"
-			cluster_stop "$DEMO_DIR"
-		fi
-	fi
-	if [ "$status" != 0 ]; then
-		echo >&2
-		echo "demo FAILED (exit status $status)" >&2
-		if [ -f "$DEMO_DIR/server.log" ]; then
-			echo "last lines of the server log $DEMO_DIR/server.log:" >&2
-			tail -n 20 "$DEMO_DIR/server.log" >&2
-		fi
-	fi
-}
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-say "starting a throwaway cluster in $DEMO_DIR (port $DEMO_PORT, user $DLQ_OSUSER)"
-cluster_stop "$DEMO_DIR" # a cluster left over from an interrupted run
-cluster_init "$DEMO_DIR" "$DEMO_PORT" <<'EOF'
-shared_preload_libraries = 'dlq'
-dlq.enabled = off
-EOF
-cluster_started=true
-cluster_start "$DEMO_DIR"
+scenario_cluster "$DEMO_DIR" "$DEMO_PORT" "${DLQ_DEMO_KEEP:-0}" "demo"
 
 say "the scenario (test/demo/demo.sql)"
 psql -X -q -v ON_ERROR_STOP=1 -h "$DEMO_DIR/sock" -p "$DEMO_PORT" -U postgres -d postgres \

@@ -19,36 +19,7 @@ dlq_install_deps
 dlq_build_install
 dlq_ensure_user
 
-cluster_started=false
-finish() {
-	local status=$?
-	if $cluster_started; then
-		if [ "$ONCALL_KEEP" = 1 ]; then
-			say "the cluster is still running"
-			echo "  psql -h $ONCALL_DIR/sock -p $ONCALL_PORT -U alice postgres"
-			echo "  stop it with: runuser -u $DLQ_OSUSER -- $PG_BIN/pg_ctl -D $ONCALL_DIR/data stop"
-		else
-			say "stopping the throwaway cluster"
-			cluster_stop "$ONCALL_DIR"
-		fi
-	fi
-	if [ "$status" != 0 ] && [ -f "$ONCALL_DIR/server.log" ]; then
-		echo "FAILED (exit status $status); last lines of $ONCALL_DIR/server.log:" >&2
-		tail -n 20 "$ONCALL_DIR/server.log" >&2
-	fi
-}
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-say "starting a throwaway cluster in $ONCALL_DIR (port $ONCALL_PORT, user $DLQ_OSUSER)"
-cluster_stop "$ONCALL_DIR" # a cluster left over from an interrupted run
-cluster_init "$ONCALL_DIR" "$ONCALL_PORT" <<'EOF'
-shared_preload_libraries = 'dlq'
-dlq.enabled = off
-EOF
-cluster_started=true
-cluster_start "$ONCALL_DIR"
+scenario_cluster "$ONCALL_DIR" "$ONCALL_PORT" "$ONCALL_KEEP" "the on-call session"
 
 pg() { psql -X -v ON_ERROR_STOP=1 -h "$ONCALL_DIR/sock" -p "$ONCALL_PORT" -d postgres "$@" </dev/null; }
 
