@@ -47,6 +47,35 @@ SELECT octet_length(last_error) AS last_error_bytes, right(last_error, 14) AS en
        octet_length(errors -> -1 ->> 'error') AS history_bytes
   FROM dlq.dead_letters WHERE kind = 'long';
 
+-- A read-only transaction (a standby's, or default_transaction_read_only): every function that writes
+-- refuses with 25006 naming itself. The statement inside was refused all the same, named as an internal
+-- one ("cannot execute SELECT in a read-only transaction" from dlq.dead_letter).
+SET default_transaction_read_only = on;
+SELECT dlq.create_queue('ro');
+SELECT dlq.alter_queue('hostile', max_attempts => 2);
+SELECT dlq.pause_queue('hostile');
+SELECT dlq.resume_queue('hostile');
+SELECT dlq.drop_queue('hostile');
+SELECT dlq.register_reason('RO', 'read only');
+SELECT dlq.enqueue('hostile', 'k');
+SELECT dlq.enqueue_many('hostile', '[{"kind": "k"}]');
+SELECT * FROM dlq.claim('hostile', 'w');
+SELECT dlq.heartbeat(1, 'w');
+SELECT dlq.complete(1, 'w');
+SELECT dlq.complete_many(ARRAY[1], 'w');
+SELECT dlq.fail(1, 'w', 'e');
+SELECT dlq.dead_letter(1);
+SELECT dlq.mark_reviewed(ARRAY[1]);
+SELECT * FROM dlq.reprocess(ARRAY[1], 'read only');
+SELECT * FROM dlq.reprocess_matching(now() - interval '1 hour', now(), justification => 'read only', dry_run => false);
+SELECT * FROM dlq.mark_reviewed_matching(now() - interval '1 hour', now());
+SELECT * FROM dlq.sweep();
+SELECT dlq.purge('1 day');
+-- Reading works: the explorer, and a dry run.
+SELECT count(*) >= 0 AS searched FROM dlq.search(now() - interval '1 hour', now());
+SELECT dry_run FROM dlq.reprocess_matching(now() - interval '1 hour', now(), justification => 'read only');
+RESET default_transaction_read_only;
+
 -- A database in another encoding than UTF-8 (LATIN1). The core reads and writes JSON in UTF-8, so text
 -- is converted both ways: "café" was not valid JSON to enqueue_many, a details object with "é" could
 -- not be reported by fail, and an "é" in an error came back in the history as U+FFFD.

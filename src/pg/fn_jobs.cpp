@@ -179,6 +179,7 @@ dlq_claim(PG_FUNCTION_ARGS) {
 PG_FUNCTION_INFO_V1(dlq_heartbeat);
 Datum
 dlq_heartbeat(PG_FUNCTION_ARGS) {
+	RefuseReadOnly("dlq.heartbeat()");
 	RequireArg(fcinfo, 0, "job_id");
 	RequireArg(fcinfo, 1, "worker");
 	ValidateLeaseArg(fcinfo, 2);
@@ -192,6 +193,7 @@ dlq_heartbeat(PG_FUNCTION_ARGS) {
 PG_FUNCTION_INFO_V1(dlq_complete);
 Datum
 dlq_complete(PG_FUNCTION_ARGS) {
+	RefuseReadOnly("dlq.complete()");
 	RequireArg(fcinfo, 0, "job_id");
 	RequireArg(fcinfo, 1, "worker");
 	ConnectSpi();
@@ -203,6 +205,7 @@ dlq_complete(PG_FUNCTION_ARGS) {
 PG_FUNCTION_INFO_V1(dlq_complete_many);
 Datum
 dlq_complete_many(PG_FUNCTION_ARGS) {
+	RefuseReadOnly("dlq.complete_many()");
 	RequireArg(fcinfo, 0, "job_ids");
 	RequireArg(fcinfo, 1, "worker");
 	ConnectSpi();
@@ -228,6 +231,7 @@ BoundedErrorArg(FunctionCallInfo fcinfo, int arg) {
 PG_FUNCTION_INFO_V1(dlq_fail);
 Datum
 dlq_fail(PG_FUNCTION_ARGS) {
+	RefuseReadOnly("dlq.fail()");
 	RequireArg(fcinfo, 0, "job_id");
 	RequireArg(fcinfo, 1, "worker");
 	RequireArg(fcinfo, 2, "error");

@@ -99,3 +99,19 @@ RETURNS boolean
 LANGUAGE C
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dlq_sweeps_bounded';
+
+-- 25006 naming the dlq function, in a read-only transaction (a standby's, or default_transaction_read_only):
+-- the first write inside would be refused all the same, but named as an internal statement ("cannot
+-- execute UPDATE", or SELECT for one that locks rows).
+CREATE FUNCTION dlq._require_read_write(function_name text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF pg_catalog.current_setting('transaction_read_only')::boolean THEN
+		RAISE EXCEPTION 'cannot execute %() in a read-only transaction', function_name
+			USING ERRCODE = 'read_only_sql_transaction';
+	END IF;
+END
+$$;

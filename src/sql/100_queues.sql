@@ -17,6 +17,7 @@ DECLARE
 	v_null text;
 	v_id integer;
 BEGIN
+	PERFORM dlq._require_read_write('dlq.create_queue');
 	IF queue IS NULL THEN
 		RAISE EXCEPTION 'queue must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -101,9 +102,11 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_id integer := dlq._queue_id(queue, lock => true);
+	v_id integer;
 	v_old dlq.queue;
 BEGIN
+	PERFORM dlq._require_read_write('dlq.alter_queue');
+	v_id := dlq._queue_id(queue, lock => true);
 	SELECT * INTO v_old FROM dlq.queue AS q WHERE q.id OPERATOR(pg_catalog.=) v_id;
 	-- Validate the settings as they will be, so base <= max holds whichever of them changed (retention:
 	-- at most 100 years, as in create_queue).
@@ -134,6 +137,7 @@ RETURNS void
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
+	SELECT dlq._require_read_write('dlq.pause_queue');
 	UPDATE dlq.queue SET paused = true WHERE id OPERATOR(pg_catalog.=) dlq._queue_id(pause_queue.queue, true);
 END;
 COMMENT ON FUNCTION dlq.pause_queue(text) IS 'stop claims from a queue (enqueue still works)';
@@ -143,6 +147,7 @@ RETURNS void
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
+	SELECT dlq._require_read_write('dlq.resume_queue');
 	UPDATE dlq.queue SET paused = false WHERE id OPERATOR(pg_catalog.=) dlq._queue_id(resume_queue.queue, true);
 END;
 COMMENT ON FUNCTION dlq.resume_queue(text) IS 'let workers claim from a paused queue again';
@@ -153,12 +158,14 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_id integer := dlq._queue_id(queue, lock => true);
+	v_id integer;
 	v_jobs bigint;
 	v_dead bigint;
 	v_deleted bigint;
 	v_lock_timeout text;
 BEGIN
+	PERFORM dlq._require_read_write('dlq.drop_queue');
+	v_id := dlq._queue_id(queue, lock => true);
 	IF force IS NULL THEN
 		RAISE EXCEPTION 'force must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;

@@ -7,6 +7,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	PERFORM dlq._require_read_write('dlq.register_reason');
 	IF code IS NULL THEN
 		RAISE EXCEPTION 'code must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -66,6 +67,7 @@ AS $$
 DECLARE
 	v_count integer;
 BEGIN
+	PERFORM dlq._require_read_write('dlq.mark_reviewed');
 	IF ids IS NULL THEN
 		RAISE EXCEPTION 'ids must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -215,6 +217,7 @@ AS $$
 DECLARE
 	v_replay dlq.replay;
 BEGIN
+	PERFORM dlq._require_read_write('dlq.reprocess');
 	IF justification IS NULL THEN
 		RAISE EXCEPTION 'justification must not be null'
 			USING ERRCODE = 'null_value_not_allowed',

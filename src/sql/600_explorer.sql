@@ -137,6 +137,7 @@ DECLARE
 	v_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 	p record;
 BEGIN
+	PERFORM dlq._require_read_write('dlq.purge');
 	IF older_than IS NULL OR include_unreviewed IS NULL THEN
 		RAISE EXCEPTION 'older_than and include_unreviewed must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -465,6 +466,9 @@ BEGIN
 	IF _reprocess_matching.dry_run IS NULL THEN
 		RAISE EXCEPTION 'dry_run must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	IF NOT _reprocess_matching.dry_run THEN
+		PERFORM dlq._require_read_write('dlq.reprocess_matching');
+	END IF;
 	SELECT m.ids, m.matched INTO v_ids, v_matched
 	  FROM dlq._matching_ids(since, until, _reprocess_matching.queue, kind_prefix, tenant, _reprocess_matching.text,
 	                         _reprocess_matching.reason, _reprocess_matching.reviewed, max_rows, true) AS m;
@@ -512,6 +516,9 @@ DECLARE
 BEGIN
 	IF _mark_reviewed_matching.dry_run IS NULL THEN
 		RAISE EXCEPTION 'dry_run must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT _mark_reviewed_matching.dry_run THEN
+		PERFORM dlq._require_read_write('dlq.mark_reviewed_matching');
 	END IF;
 	SELECT m.ids, m.matched INTO v_ids, v_matched
 	  FROM dlq._matching_ids(since, until, _mark_reviewed_matching.queue, kind_prefix, tenant,
