@@ -150,3 +150,12 @@ SELECT last_replay_job_id IS NULL AS as_never_replayed, replay_count FROM dlq.de
 SELECT dlq.create_queue('redo', max_attempts => 1);
 SELECT requeued, skipped FROM dlq.reprocess(ARRAY[:redo_dl], 'the queue is back');
 SELECT count(*) AS live_copies FROM dlq.job WHERE payload = '{"redo": 1}';
+-- One whose replay job was claimed may have done its work: it stays replayed (force replays it).
+SELECT dlq.create_queue('redo2', max_attempts => 1);
+SELECT dlq.enqueue('redo2', 'k', '{"redo": 2}') AS redo2_job \gset
+SELECT dlq.dead_letter(:redo2_job) AS redo2_dl \gset
+SELECT requeued FROM dlq.reprocess(ARRAY[:redo2_dl], 'first try');
+SELECT count(*) AS claimed FROM dlq.claim('redo2', 'w-redo');
+SELECT dlq.drop_queue('redo2', force => true);
+SELECT dlq.create_queue('redo2', max_attempts => 1);
+SELECT requeued, skipped FROM dlq.reprocess(ARRAY[:redo2_dl], 'the queue is back');

@@ -208,11 +208,13 @@ BEGIN
 			      HINT = 'Drain or dead-letter them first, or pass force => true to delete the live jobs '
 			             'and keep the dead letters.';
 	END IF;
-	-- A replay whose job this deletes never ran: its dead letter is as if never replayed, and a replay
-	-- into a queue of that name created again takes it (it would be skipped as already replayed).
+	-- A replay whose job this deletes before it was ever claimed never ran: its dead letter is as if never
+	-- replayed, and a replay into a queue of that name created again takes it (it would be skipped as
+	-- already replayed). One that was claimed may have done its work: it stays replayed (force replays it).
 	UPDATE dlq.dead_letter AS d SET last_replay_job_id = NULL
 	  FROM dlq.job AS j
 	 WHERE j.queue_id OPERATOR(pg_catalog.=) v_id AND j.replayed_from IS NOT NULL
+	   AND j.attempt OPERATOR(pg_catalog.=) 0
 	   AND d.id OPERATOR(pg_catalog.=) j.replayed_from AND d.last_replay_job_id OPERATOR(pg_catalog.=) j.id;
 	v_deleted := dlq._delete_queue_jobs(v_id);
 	DELETE FROM dlq.queue AS q WHERE q.id OPERATOR(pg_catalog.=) v_id;
