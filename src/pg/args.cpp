@@ -3,6 +3,7 @@
 
 extern "C" {
 #include "mb/pg_wchar.h"
+#include "tcop/utility.h"
 }
 
 namespace dlq::pg {
@@ -11,6 +12,12 @@ void
 RequireArg(FunctionCallInfo fcinfo, int argno, const char *name) {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be null", name)));
+}
+
+void
+RefuseReadOnly(const char *what) {
+	PreventCommandIfReadOnly(what);
+	PreventCommandIfParallelMode(what);
 }
 
 std::string_view

@@ -12,6 +12,11 @@ namespace dlq::pg {
 // Raises 22004 "<name> must not be null" when argument argno is NULL.
 void RequireArg(FunctionCallInfo fcinfo, int argno, const char *name);
 
+// Raises 25006 "cannot execute <what> in a read-only transaction" (a standby's included), and refuses
+// parallel mode, as the executor would before a write. A function that writes calls it first: its direct
+// paths have no executor to check, and its statements would be named instead ("cannot execute UPDATE").
+void RefuseReadOnly(const char *what);
+
 // The bytes of a text argument (detoasted for the duration of the call). The argument must not be NULL.
 std::string_view TextArg(FunctionCallInfo fcinfo, int argno);
 

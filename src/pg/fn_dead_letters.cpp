@@ -4,10 +4,6 @@
 #include "pg/job_store.hpp"
 #include "pg/spi_util.hpp"
 
-extern "C" {
-#include "tcop/utility.h"
-}
-
 using dlq::pg::RequireArg;
 namespace store = dlq::pg::store;
 
@@ -23,8 +19,7 @@ extern "C" {
 PG_FUNCTION_INFO_V1(dlq_dead_letter);
 Datum
 dlq_dead_letter(PG_FUNCTION_ARGS) {
-	// A read-only transaction (a standby) refuses it by its name, not by an internal statement's.
-	PreventCommandIfReadOnly("dlq.dead_letter()");
+	dlq::pg::RefuseReadOnly("dlq.dead_letter()");
 	RequireArg(fcinfo, 0, "job_id");
 	RequireArg(fcinfo, 1, "reason");
 	int64 job_id = PG_GETARG_INT64(0);

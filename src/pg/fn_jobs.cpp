@@ -11,23 +11,12 @@
 #include "pg/job_store.hpp"
 #include "pg/spi_util.hpp"
 
-extern "C" {
-#include "tcop/utility.h"
-}
-
 using dlq::pg::CallCore;
+using dlq::pg::RefuseReadOnly;
 using dlq::pg::RequireArg;
 using dlq::pg::TextArg;
 namespace core = dlq::core;
 namespace store = dlq::pg::store;
-
-// What an INSERT refuses, refused before either path runs: the direct path has no executor to check it,
-// and on the statement path PostgreSQL would name the statement ("INSERT", or "SELECT" for the batch).
-static void
-RefuseReadOnly(const char *what) {
-	PreventCommandIfReadOnly(what);
-	PreventCommandIfParallelMode(what);
-}
 
 // Validates an optional name argument (tenant, actor, dedup_key) when it is not NULL.
 static void

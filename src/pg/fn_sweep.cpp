@@ -9,10 +9,6 @@
 #include "pg/job_store.hpp"
 #include "pg/spi_util.hpp"
 
-extern "C" {
-#include "tcop/utility.h"
-}
-
 namespace store = dlq::pg::store;
 
 // Same bound as dlq.sweep_batch.
@@ -29,8 +25,7 @@ extern "C" {
 PG_FUNCTION_INFO_V1(dlq_sweep);
 Datum
 dlq_sweep(PG_FUNCTION_ARGS) {
-	// A read-only transaction (a standby) refuses it by its name, not by an internal statement's.
-	PreventCommandIfReadOnly("dlq.sweep()");
+	dlq::pg::RefuseReadOnly("dlq.sweep()");
 	int32 batch = PG_ARGISNULL(1) ? dlq::pg::guc_sweep_batch : PG_GETARG_INT32(1);
 	if (batch < 1 || batch > kMaxSweepBatch)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -17,6 +17,7 @@
 // Plain C style like the fmgr entry points (guard.hpp): only PODs and Datums live across PostgreSQL calls.
 #include "core/claim_hint.hpp"
 #include "core/claim_scan.hpp"
+#include "pg/args.hpp"
 #include "pg/claim_hint.hpp"
 #include "pg/job_relations.hpp"
 #include "pg/job_store.hpp"
@@ -34,7 +35,6 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
-#include "tcop/utility.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -193,9 +193,7 @@ MakeScanKeys(ScanKeyData *keys, ScanKeyData *row_keys, int32 queue_id, ScanFrom 
 uint64
 ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_is_null, Tuplestorestate *out,
           TupleDesc out_desc, bool *queue_exists) {
-	// What the executor checks before an UPDATE (a standby's transactions are read-only too).
-	PreventCommandIfReadOnly("dlq.claim()");
-	PreventCommandIfParallelMode("dlq.claim()");
+	RefuseReadOnly("dlq.claim()"); // what the executor checks before an UPDATE
 
 	hint::ClaimBegin begun;
 	hint::BeginClaim(queue_name, &begun);

@@ -554,12 +554,19 @@ FirstColumnAsArray() {
 	                                       FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+bool sweep_does_housekeeping = true;
+
+int64
+MaintainDeadLetters() {
+	bool isnull;
+	ExecKept(&maintain_dead_letters, nullptr, nullptr);
+	return SpiInt64(0, 1, &isnull);
+}
+
 void
 Sweep(int32 queue_id, int32 batch, SweepCounts *out) {
 	bool isnull;
-	// Partitions for the coming week and per-queue retention ride along with every sweep.
-	ExecKept(&maintain_dead_letters, nullptr, nullptr);
-	out->purged = SpiInt64(0, 1, &isnull);
+	out->purged = sweep_does_housekeeping ? MaintainDeadLetters() : 0;
 	ExecKept(&next_sweep_id, nullptr, nullptr);
 	out->sweep_id = SpiInt64(0, 1, &isnull);
 	Datum metadata = DirectFunctionCall1(

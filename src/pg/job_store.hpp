@@ -100,7 +100,14 @@ struct SweepCounts {
 };
 // One bounded sweep in the current transaction: at most `batch` jobs per outcome. queue_id 0 sweeps
 // every queue. Safe to run concurrently with workers and with other sweeps (row locks, SKIP LOCKED).
+// The dead letters' housekeeping rides along unless this process does it itself (below).
 void Sweep(int32 queue_id, int32 batch, SweepCounts *out);
+
+// The dead letters' housekeeping: partitions for the coming week and per-queue retention (returns the
+// dead letters it removed). The background sweeper runs it once per pass in a transaction of its own and
+// sets sweep_does_housekeeping to false, so that the batches of the pass do not run it again.
+int64 MaintainDeadLetters();
+extern bool sweep_does_housekeeping;
 
 // Copies the live jobs into new storage of dlq.job and drops the old with its dead row versions
 // (job_compact.cpp). The caller holds dlq.job in ACCESS EXCLUSIVE mode. Returns the jobs copied, or -1,

@@ -4,6 +4,7 @@
 // frames, because ereport() may longjmp through them (see guard.hpp).
 #include "core/horizon_watch.hpp"
 #include "pg/guc.hpp"
+#include "pg/job_store.hpp"
 #include "pg/pg_includes.hpp"
 
 extern "C" {
@@ -272,17 +273,33 @@ LogAndAbort(MemoryContext loop_cxt) {
 	RESUME_INTERRUPTS();
 }
 
-// Runs one transaction of dlq.sweep(); returns true when a full batch was handled (more may wait).
+// Each unit of the sweeper's work is a transaction of its own with SPI connected and a snapshot pushed.
+// BeginWork returns whether there is anything to do in it: not during recovery (a standby), nor in a
+// database without the extension.
 static bool
-SweepOneBatch(PassTotals *totals) {
-	bool full = false;
+BeginWork() {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "dlq sweeper: SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
+	return !RecoveryInProgress() && ExtensionReady();
+}
+
+static void
+EndWork() {
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+// Runs one transaction of dlq.sweep(); returns true when a full batch was handled (more may wait).
+static bool
+SweepOneBatch(PassTotals *totals) {
+	bool full = false;
+	bool ready = BeginWork();
 	pgstat_report_activity(STATE_RUNNING, "SELECT outcome, count FROM dlq.sweep(batch => $1)");
-	if (!RecoveryInProgress() && ExtensionReady()) {
+	if (ready) {
 		Oid type = INT4OID;
 		Datum batch = Int32GetDatum(guc_sweep_batch);
 		int rc = SPI_execute_with_args("SELECT outcome, count FROM dlq.sweep(batch => $1)", 1, &type, &batch,
@@ -302,9 +319,7 @@ SweepOneBatch(PassTotals *totals) {
 			full = full || count >= guc_sweep_batch;
 		}
 	}
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	EndWork();
 	pgstat_report_stat(false);
 	return full;
 }
@@ -312,24 +327,15 @@ SweepOneBatch(PassTotals *totals) {
 // The dead letters' housekeeping (partitions ahead, retention) in a transaction of its own, committed
 // before the pass: creating or dropping a partition holds an ACCESS EXCLUSIVE lock on dlq.dead_letter
 // until its transaction ends, and in the first batch's transaction every fail() and every read of the dead
-// letters would wait for the whole batch. (Each dlq.sweep() call does it too; after this it finds the
-// partitions there and locks nothing.)
+// letters would wait for the whole batch. (The pass's dlq.sweep() calls leave it out:
+// store::sweep_does_housekeeping is false in this process.)
 static void
 MaintainDeadLetters() {
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "dlq sweeper: SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (!RecoveryInProgress() && ExtensionReady()) {
+	if (BeginWork()) {
 		pgstat_report_activity(STATE_RUNNING, "SELECT dlq._maintain_dead_letters()");
-		int rc = SPI_execute("SELECT dlq._maintain_dead_letters()", false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "dlq sweeper: dead-letter housekeeping failed: %s", SPI_result_code_string(rc));
+		store::MaintainDeadLetters();
 	}
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	EndWork();
 }
 
 // One sweep pass: batches until the backlog is cleared. An error ends the pass (it is logged and the
@@ -513,12 +519,7 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 	MemoryContext old = MemoryContextSwitchTo(loop_cxt);
 	PG_TRY();
 	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "dlq sweeper: SPI_connect failed");
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (!RecoveryInProgress() && ExtensionReady() && DlqFunctionExists("_oldest_vacuum_blocker")) {
+		if (BeginWork() && DlqFunctionExists("_oldest_vacuum_blocker")) {
 			int rc = SPI_execute("SELECT horizon, holder, hint, dead_rows, job_table_size "
 			                     "  FROM dlq._oldest_vacuum_blocker()",
 			                     false, 1);
@@ -565,9 +566,7 @@ CheckVacuumHorizon(MemoryContext loop_cxt, const char *database) {
 				CompactJobs(held_us, &report);
 			}
 		}
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
+		EndWork();
 		committed = true;
 	}
 	PG_CATCH();
@@ -607,6 +606,7 @@ SweeperMain() {
 	// A database made read-only by default (ALTER DATABASE ... SET default_transaction_read_only) keeps its
 	// applications from writing; the sweeper's passes, like autovacuum, still run (every one failed).
 	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	store::sweep_does_housekeeping = false; // once per pass, in MaintainDeadLetters
 	ereport(LOG, (errmsg("dlq sweeper started for database \"%s\"", database)));
 
 	MemoryContext loop_cxt = AllocSetContextCreate(TopMemoryContext, "dlq sweeper", ALLOCSET_DEFAULT_SIZES);
