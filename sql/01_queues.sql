@@ -3,6 +3,9 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS dlq CASCADE;
 CREATE EXTENSION dlq;
+\set ECHO none
+\i sql/include/job_ids.sql
+\set ECHO all
 
 -- create_queue with every default.
 SELECT dlq.create_queue('default');
@@ -182,7 +185,7 @@ SELECT dlq.enqueue('mail', 'later', run_at => now() + interval '1 day') AS later
 SELECT dlq.enqueue('mail', 'busy', priority => -1) AS busy_job;
 SELECT dlq.enqueue('mail', 'doomed', priority => -2) AS doomed_job;
 SELECT job_id, kind FROM dlq.claim('mail', 'w1', batch => 2);
-SELECT dlq.dead_letter(5, note => 'not wanted');
+SELECT dlq.dead_letter(jid(5), note => 'not wanted');
 SELECT queue, available, scheduled, running, dead_letters, unreviewed,
        oldest_available_age >= interval '1 hour' AS oldest_waited_1h,
        oldest_available_age < interval '1 hour 5 minutes' AS oldest_not_older
@@ -201,7 +204,7 @@ SELECT queue FROM dlq.queues WHERE queue = 'mail';
 -- Only dead letters left still refuses.
 SELECT dlq.create_queue('archive', max_attempts => 1);
 SELECT dlq.enqueue('archive', 'x') AS archive_job;
-SELECT dlq.dead_letter(6);
+SELECT dlq.dead_letter(jid(6));
 SELECT dlq.drop_queue('archive');
 \echo :LAST_ERROR_SQLSTATE
 -- force deletes the live jobs (running ones too) and keeps the dead letters.
@@ -212,7 +215,7 @@ SELECT id, queue, kind FROM dlq.dead_letters WHERE queue = 'mail';
 SELECT dlq.drop_queue('archive', true);
 SELECT id, queue, kind FROM dlq.dead_letters ORDER BY id;
 -- The workers of a dropped queue find nothing to finish.
-SELECT dlq.complete(4, 'w1');
+SELECT dlq.complete(jid(4), 'w1');
 -- An empty queue drops without force; a dropped queue is unknown afterwards.
 SELECT dlq.drop_queue('default');
 SELECT dlq.drop_queue('default');

@@ -3,6 +3,9 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS dlq CASCADE;
 CREATE EXTENSION dlq;
+\set ECHO none
+\i sql/include/job_ids.sql
+\set ECHO all
 SELECT dlq.create_queue('mail', max_attempts => 4);
 SELECT dlq.create_queue('sms');
 
@@ -10,25 +13,25 @@ SELECT dlq.create_queue('sms');
 SELECT dlq.enqueue('mail', 'welcome') AS job_id;
 SELECT id, kind, payload, run_at = enqueued_at AS run_at_enqueue_time, run_at <= now() AS due, priority,
        max_attempts, tenant, actor, dedup_key, attempt, worker, lease_expires_at IS NULL AS waiting, errors
-  FROM dlq.job WHERE id = 1;
+  FROM dlq.job WHERE id = jid(1);
 -- enqueue with every parameter, in named notation; run_at in the future makes it scheduled.
 SELECT dlq.enqueue(queue => 'mail', kind => 'invoice', payload => '{"invoice": 1001, "lines": [1, 2]}',
                    run_at => now() + interval '1 hour', priority => -5, max_attempts => 2, tenant => 'acme',
                    actor => 'alice', dedup_key => 'invoice-1001') AS job_id;
 SELECT id, kind, payload, run_at > now() + interval '59 minutes' AS in_an_hour, priority, max_attempts, tenant,
        actor, dedup_key, attempt
-  FROM dlq.job WHERE id = 2;
+  FROM dlq.job WHERE id = jid(2);
 -- Positional notation works too; NULL for payload, run_at and priority means the default.
 SELECT dlq.enqueue('mail', 'receipt', '[1, "two", null]', now() - interval '1 minute', 7, 1, 't', 'a', NULL)
        AS job_id;
 SELECT dlq.enqueue('mail', 'ping', payload => NULL, run_at => NULL, priority => NULL, max_attempts => NULL)
        AS job_id;
 SELECT id, kind, payload, run_at <= now() AS due, priority, max_attempts, tenant, actor
-  FROM dlq.job WHERE id IN (3, 4) ORDER BY id;
+  FROM dlq.job WHERE id IN (jid(3), jid(4)) ORDER BY id;
 -- Any JSON value is a payload.
 SELECT dlq.enqueue('sms', 'text', payload => '"hello"') AS job_id;
 SELECT dlq.enqueue('sms', 'text', payload => 'null') AS job_id;
-SELECT id, payload, jsonb_typeof(payload) FROM dlq.job WHERE id IN (5, 6) ORDER BY id;
+SELECT id, payload, jsonb_typeof(payload) FROM dlq.job WHERE id IN (jid(5), jid(6)) ORDER BY id;
 SELECT queue, available, scheduled, running FROM dlq.queue_stats ORDER BY queue;
 
 -- enqueue_many: ids come back in element order.

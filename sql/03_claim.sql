@@ -3,6 +3,9 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS dlq CASCADE;
 CREATE EXTENSION dlq;
+\set ECHO none
+\i sql/include/job_ids.sql
+\set ECHO all
 SELECT dlq.create_queue('work', max_attempts => 3, lease => '5 minutes');
 SELECT dlq.create_queue('other');
 
@@ -32,58 +35,58 @@ SELECT queue, available, scheduled, running FROM dlq.queue_stats ORDER BY queue;
 
 -- heartbeat: true for the worker holding the lease (which is extended), false otherwise.
 BEGIN;
-SELECT dlq.heartbeat(4, 'w1');
-SELECT lease_expires_at = now() + interval '5 minutes' AS queue_lease FROM dlq.job WHERE id = 4;
-SELECT dlq.heartbeat(4, 'w1', '1 hour');
-SELECT lease_expires_at = now() + interval '1 hour' AS lease_1h FROM dlq.job WHERE id = 4;
+SELECT dlq.heartbeat(jid(4), 'w1');
+SELECT lease_expires_at = now() + interval '5 minutes' AS queue_lease FROM dlq.job WHERE id = jid(4);
+SELECT dlq.heartbeat(jid(4), 'w1', '1 hour');
+SELECT lease_expires_at = now() + interval '1 hour' AS lease_1h FROM dlq.job WHERE id = jid(4);
 COMMIT;
-SELECT dlq.heartbeat(job_id => 4, worker => 'w2');
-SELECT dlq.heartbeat(4, 'W1');
-SELECT dlq.heartbeat(999, 'w1');
+SELECT dlq.heartbeat(job_id => jid(4), worker => 'w2');
+SELECT dlq.heartbeat(jid(4), 'W1');
+SELECT dlq.heartbeat(jid(999), 'w1');
 -- A job that is waiting (not claimed) has no lease to extend.
-SELECT dlq.heartbeat(6, 'w1');
-SELECT dlq.heartbeat(6, 'w2');
+SELECT dlq.heartbeat(jid(6), 'w1');
+SELECT dlq.heartbeat(jid(6), 'w2');
 -- The failed heartbeats changed nothing.
-SELECT id, worker, lease_expires_at > now() + interval '55 minutes' AS lease_1h FROM dlq.job WHERE id IN (4, 6) ORDER BY id;
-SELECT dlq.heartbeat(4, 'w1', '0');
+SELECT id, worker, lease_expires_at > now() + interval '55 minutes' AS lease_1h FROM dlq.job WHERE id IN (jid(4), jid(6)) ORDER BY id;
+SELECT dlq.heartbeat(jid(4), 'w1', '0');
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.heartbeat(4, 'w1', '-1 minute');
+SELECT dlq.heartbeat(jid(4), 'w1', '-1 minute');
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.heartbeat(4, 'w1', '1000000 years');
+SELECT dlq.heartbeat(jid(4), 'w1', '1000000 years');
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.heartbeat(NULL, 'w1');
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.heartbeat(4, NULL);
+SELECT dlq.heartbeat(jid(4), NULL);
 \echo :LAST_ERROR_SQLSTATE
 
 -- complete: only the worker holding the lease can finish the job; the job is then gone.
-SELECT dlq.complete(4, 'w2');
-SELECT count(*) AS still_live FROM dlq.job WHERE id = 4;
-SELECT dlq.complete(4, 'w1');
-SELECT count(*) AS still_live FROM dlq.job WHERE id = 4;
-SELECT dlq.complete(4, 'w1');
-SELECT dlq.complete(999, 'w1');
-SELECT dlq.complete(6, 'w1');
+SELECT dlq.complete(jid(4), 'w2');
+SELECT count(*) AS still_live FROM dlq.job WHERE id = jid(4);
+SELECT dlq.complete(jid(4), 'w1');
+SELECT count(*) AS still_live FROM dlq.job WHERE id = jid(4);
+SELECT dlq.complete(jid(4), 'w1');
+SELECT dlq.complete(jid(999), 'w1');
+SELECT dlq.complete(jid(6), 'w1');
 SELECT dlq.complete(NULL, 'w1');
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.complete(2, NULL);
+SELECT dlq.complete(jid(2), NULL);
 \echo :LAST_ERROR_SQLSTATE
 
 -- complete_many counts only the jobs the worker holds: w1 holds 2; w2 holds 1, 5 and 3.
-SELECT dlq.complete_many(ARRAY[2, 1, 5, 3, 4, 6, 999], 'w3');
-SELECT dlq.complete_many(ARRAY[2, 1, 5, 3, 4, 6, 999], 'w1');
-SELECT dlq.complete_many(job_ids => ARRAY[1, 5, 5, NULL], worker => 'w2');
+SELECT dlq.complete_many(ARRAY[jid(2), jid(1), jid(5), jid(3), jid(4), jid(6), jid(999)], 'w3');
+SELECT dlq.complete_many(ARRAY[jid(2), jid(1), jid(5), jid(3), jid(4), jid(6), jid(999)], 'w1');
+SELECT dlq.complete_many(job_ids => ARRAY[jid(1), jid(5), jid(5), NULL], worker => 'w2');
 SELECT dlq.complete_many('{}', 'w2');
 -- One id takes the single-job statement: the same lease rule, whatever the array's bounds.
-SELECT dlq.complete_many(ARRAY[3], 'w1');
-SELECT dlq.complete_many('[7:7]={3}'::bigint[], 'w1');
+SELECT dlq.complete_many(ARRAY[jid(3)], 'w1');
+SELECT dlq.complete_many(array_fill(jid(3), ARRAY[1], ARRAY[7]), 'w1');
 SELECT dlq.complete_many(ARRAY[NULL]::bigint[], 'w2');
-SELECT dlq.complete_many('[7:7]={3}'::bigint[], 'w2');
-SELECT dlq.complete_many(ARRAY[3], 'w2');
+SELECT dlq.complete_many(array_fill(jid(3), ARRAY[1], ARRAY[7]), 'w2');
+SELECT dlq.complete_many(ARRAY[jid(3)], 'w2');
 SELECT id, kind FROM dlq.job ORDER BY id;
 SELECT dlq.complete_many(NULL, 'w1');
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.complete_many(ARRAY[6], NULL);
+SELECT dlq.complete_many(ARRAY[jid(6)], NULL);
 \echo :LAST_ERROR_SQLSTATE
 
 -- Nothing is claimed from a paused queue; enqueue still works, and resuming makes the jobs claimable.
@@ -95,8 +98,8 @@ SELECT dlq.resume_queue('work');
 SELECT job_id, kind, attempt FROM dlq.claim('work', 'w1', 10);
 -- A job claimed while its queue was running can still be finished after a pause.
 SELECT dlq.pause_queue('work');
-SELECT dlq.heartbeat(8, 'w1');
-SELECT dlq.complete(8, 'w1');
+SELECT dlq.heartbeat(jid(8), 'w1');
+SELECT dlq.complete(jid(8), 'w1');
 SELECT dlq.resume_queue('work');
 
 -- Bad input.

@@ -7,6 +7,9 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS dlq CASCADE;
 CREATE EXTENSION dlq;
+\set ECHO none
+\i sql/include/job_ids.sql
+\set ECHO all
 SELECT dlq.create_queue('retry', max_attempts => 4, backoff_base => '10 seconds', backoff_max => '1 hour');
 SELECT dlq.create_queue('capped', max_attempts => 5, backoff_base => '10 seconds', backoff_max => '15 seconds');
 
@@ -20,129 +23,129 @@ SELECT dlq.enqueue('retry', 'override') AS job_e;
 -- keeps its attempt count, and the error is recorded.
 SELECT job_id, attempt FROM dlq.claim('retry', 'w1', 10) ORDER BY job_id;
 BEGIN;
-SELECT dlq.fail(1, 'w1', 'timeout talking to smtp', details => '{"http": 504}');
+SELECT dlq.fail(jid(1), 'w1', 'timeout talking to smtp', details => '{"http": 504}');
 SELECT run_at >= now() + interval '8 seconds' AS after_min, run_at <= now() + interval '12 seconds' AS before_max,
        lease_expires_at IS NULL AS released, attempt, last_error, jsonb_array_length(errors) AS history,
        (errors -> 0 ->> 'at')::timestamptz = now() AS at_is_now
-  FROM dlq.job WHERE id = 1;
+  FROM dlq.job WHERE id = jid(1);
 COMMIT;
 -- It is scheduled, not available: claiming finds nothing of it.
 SELECT queue, available, scheduled, running FROM dlq.queue_stats WHERE queue = 'retry';
 
 -- retry_in overrides the backoff: 0 retries at once, 5 minutes exactly 5 minutes later.
 BEGIN;
-SELECT dlq.fail(2, 'w1', 'first', retry_in => '0');
-SELECT dlq.fail(3, 'w1', 'first', retry_in => '0');
-SELECT dlq.fail(5, 'w1', 'later please', retry_in => '5 minutes');
+SELECT dlq.fail(jid(2), 'w1', 'first', retry_in => '0');
+SELECT dlq.fail(jid(3), 'w1', 'first', retry_in => '0');
+SELECT dlq.fail(jid(5), 'w1', 'later please', retry_in => '5 minutes');
 SELECT id, run_at = now() AS run_now, run_at = now() + interval '5 minutes' AS run_in_5min FROM dlq.job
- WHERE id IN (2, 3, 5) ORDER BY id;
+ WHERE id IN (jid(2), jid(3), jid(5)) ORDER BY id;
 COMMIT;
 -- Attempt 2 fails (claimed by another worker): backoff 20 s, within [16 s, 24 s].
 SELECT job_id, attempt FROM dlq.claim('retry', 'w2', 10) ORDER BY job_id;
 BEGIN;
-SELECT dlq.fail(2, 'w2', 'second');
-SELECT dlq.fail(3, 'w2', 'second', retry_in => '0');
+SELECT dlq.fail(jid(2), 'w2', 'second');
+SELECT dlq.fail(jid(3), 'w2', 'second', retry_in => '0');
 SELECT run_at >= now() + interval '16 seconds' AS after_min, run_at <= now() + interval '24 seconds' AS before_max
-  FROM dlq.job WHERE id = 2;
+  FROM dlq.job WHERE id = jid(2);
 COMMIT;
 -- Attempt 3 fails: backoff 40 s, within [32 s, 48 s].
 SELECT job_id, attempt FROM dlq.claim('retry', 'w1', 10) ORDER BY job_id;
 BEGIN;
-SELECT dlq.fail(3, 'w1', 'third');
+SELECT dlq.fail(jid(3), 'w1', 'third');
 SELECT run_at >= now() + interval '32 seconds' AS after_min, run_at <= now() + interval '48 seconds' AS before_max
-  FROM dlq.job WHERE id = 3;
+  FROM dlq.job WHERE id = jid(3);
 COMMIT;
 -- The history has one entry per failed attempt, oldest first: {attempt, at, worker, error, details}.
 SELECT e.ord, e.value - 'at' AS entry, (e.value ->> 'at')::timestamptz <= now() AS at_ok,
        (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(e.value) AS k) AS keys
   FROM dlq.job AS j, jsonb_array_elements(j.errors) WITH ORDINALITY AS e (value, ord)
- WHERE j.id = 3 ORDER BY e.ord;
-SELECT id, attempt, last_error FROM dlq.job WHERE id IN (1, 2, 3) ORDER BY id;
+ WHERE j.id = jid(3) ORDER BY e.ord;
+SELECT id, attempt, last_error FROM dlq.job WHERE id IN (jid(1), jid(2), jid(3)) ORDER BY id;
 
 -- The cap: with base 10 s and max 15 s, attempt 2 waits within [12 s, 15 s], never above the max.
 SELECT job_id, attempt FROM dlq.claim('capped', 'w1');
-SELECT dlq.fail(4, 'w1', 'one', retry_in => '0');
+SELECT dlq.fail(jid(4), 'w1', 'one', retry_in => '0');
 SELECT job_id, attempt FROM dlq.claim('capped', 'w1');
 BEGIN;
-SELECT dlq.fail(4, 'w1', 'two');
+SELECT dlq.fail(jid(4), 'w1', 'two');
 SELECT run_at >= now() + interval '12 seconds' AS after_min, run_at <= now() + interval '15 seconds' AS at_most_max
-  FROM dlq.job WHERE id = 4;
+  FROM dlq.job WHERE id = jid(4);
 COMMIT;
 
 -- lease_lost: another worker's job, a job that is waiting, a job that does not exist. Nothing changes.
 SELECT dlq.enqueue('retry', 'held') AS job_f;
 SELECT job_id, attempt FROM dlq.claim('retry', 'w1');
-SELECT dlq.fail(6, 'w2', 'not mine');
-SELECT dlq.fail(6, 'W1', 'not mine either');
-SELECT dlq.fail(1, 'w1', 'waiting, not running');
-SELECT dlq.fail(999, 'w1', 'no such job');
-SELECT dlq.fail(6, 'w2', 'not mine', retryable => false);
-SELECT id, attempt, worker, lease_expires_at IS NOT NULL AS running, errors, last_error FROM dlq.job WHERE id = 6;
-SELECT id, attempt, jsonb_array_length(errors) AS history, last_error FROM dlq.job WHERE id = 1;
+SELECT dlq.fail(jid(6), 'w2', 'not mine');
+SELECT dlq.fail(jid(6), 'W1', 'not mine either');
+SELECT dlq.fail(jid(1), 'w1', 'waiting, not running');
+SELECT dlq.fail(jid(999), 'w1', 'no such job');
+SELECT dlq.fail(jid(6), 'w2', 'not mine', retryable => false);
+SELECT id, attempt, worker, lease_expires_at IS NOT NULL AS running, errors, last_error FROM dlq.job WHERE id = jid(6);
+SELECT id, attempt, jsonb_array_length(errors) AS history, last_error FROM dlq.job WHERE id = jid(1);
 SELECT count(*) AS dead_letters FROM dlq.dead_letters;
 -- After the job completed, a late failure report is lease_lost too.
-SELECT dlq.complete(6, 'w1');
-SELECT dlq.fail(6, 'w1', 'too late');
+SELECT dlq.complete(jid(6), 'w1');
+SELECT dlq.fail(jid(6), 'w1', 'too late');
 
 -- retryable => false: dead-lettered at once with PERMANENT_FAILURE, although attempts remain.
 SELECT dlq.enqueue('retry', 'bad-address', payload => '{"to": "nobody@"}', tenant => 'acme', actor => 'signup')
        AS job_g;
 SELECT job_id, attempt, max_attempts FROM dlq.claim('retry', 'w1');
-SELECT dlq.fail(7, 'w1', 'invalid address', details => '{"field": "to"}', retryable => false);
-SELECT count(*) AS live FROM dlq.job WHERE id = 7;
+SELECT dlq.fail(jid(7), 'w1', 'invalid address', details => '{"field": "to"}', retryable => false);
+SELECT count(*) AS live FROM dlq.job WHERE id = jid(7);
 SELECT id, job_id, queue, kind, tenant, actor, payload, attempts, max_attempts, reason, detected_by, last_error,
        (errors -> 0) - 'at' AS error_entry, jsonb_array_length(errors) AS history
-  FROM dlq.dead_letters WHERE job_id = 7;
+  FROM dlq.dead_letters WHERE job_id = jid(7);
 -- Reporting again for a dead job is lease_lost.
-SELECT dlq.fail(7, 'w1', 'again');
+SELECT dlq.fail(jid(7), 'w1', 'again');
 
 -- Attempts exhausted: the job's own max_attempts (2) wins over the queue's (4); the last failure
 -- dead-letters it with RETRIES_EXHAUSTED even when retry_in is given. The full history moves with it.
 SELECT dlq.enqueue('retry', 'flaky', max_attempts => 2) AS job_h;
 SELECT job_id, attempt, max_attempts FROM dlq.claim('retry', 'w1');
-SELECT dlq.fail(8, 'w1', 'flaky 1', details => '{"try": 1}', retry_in => '0');
+SELECT dlq.fail(jid(8), 'w1', 'flaky 1', details => '{"try": 1}', retry_in => '0');
 SELECT job_id, attempt, max_attempts FROM dlq.claim('retry', 'w2');
-SELECT dlq.fail(8, 'w2', 'flaky 2', details => '[2]', retry_in => '1 minute');
-SELECT count(*) AS live FROM dlq.job WHERE id = 8;
+SELECT dlq.fail(jid(8), 'w2', 'flaky 2', details => '[2]', retry_in => '1 minute');
+SELECT count(*) AS live FROM dlq.job WHERE id = jid(8);
 SELECT id, job_id, kind, attempts, max_attempts, reason, detected_by, last_error,
        first_attempted_at <= dead_lettered_at AS attempted_before_death
-  FROM dlq.dead_letters WHERE job_id = 8;
+  FROM dlq.dead_letters WHERE job_id = jid(8);
 SELECT e.ord, e.value - 'at' AS entry, (e.value ->> 'at')::timestamptz <= now() AS at_ok
   FROM dlq.dead_letters AS d, jsonb_array_elements(d.errors) WITH ORDINALITY AS e (value, ord)
- WHERE d.job_id = 8 ORDER BY e.ord;
+ WHERE d.job_id = jid(8) ORDER BY e.ord;
 SELECT queue, available, scheduled, running, dead_letters, unreviewed FROM dlq.queue_stats ORDER BY queue;
 
 -- The move is atomic: rolled back, the job is exactly as it was and there is no dead letter.
 SELECT dlq.enqueue('retry', 'atomic', max_attempts => 1) AS job_i;
 SELECT job_id, attempt FROM dlq.claim('retry', 'w1');
 BEGIN;
-SELECT dlq.fail(9, 'w1', 'boom');
-SELECT count(*) AS live, (SELECT count(*) FROM dlq.dead_letters WHERE job_id = 9) AS dead FROM dlq.job WHERE id = 9;
+SELECT dlq.fail(jid(9), 'w1', 'boom');
+SELECT count(*) AS live, (SELECT count(*) FROM dlq.dead_letters WHERE job_id = jid(9)) AS dead FROM dlq.job WHERE id = jid(9);
 ROLLBACK;
-SELECT id, attempt, worker, lease_expires_at IS NOT NULL AS running, errors FROM dlq.job WHERE id = 9;
-SELECT count(*) AS dead FROM dlq.dead_letters WHERE job_id = 9;
-SELECT dlq.complete(9, 'w1');
+SELECT id, attempt, worker, lease_expires_at IS NOT NULL AS running, errors FROM dlq.job WHERE id = jid(9);
+SELECT count(*) AS dead FROM dlq.dead_letters WHERE job_id = jid(9);
+SELECT dlq.complete(jid(9), 'w1');
 
 -- Bad input.
 SELECT dlq.enqueue('retry', 'input') AS job_j;
 SELECT job_id FROM dlq.claim('retry', 'w1');
-SELECT dlq.fail(10, 'w1', NULL);
+SELECT dlq.fail(jid(10), 'w1', NULL);
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.fail(10, 'w1', 'e', retry_in => '-1 second');
+SELECT dlq.fail(jid(10), 'w1', 'e', retry_in => '-1 second');
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.fail(10, 'w1', 'e', retryable => NULL);
+SELECT dlq.fail(jid(10), 'w1', 'e', retryable => NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.fail(NULL, 'w1', 'e');
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.fail(10, NULL, 'e');
+SELECT dlq.fail(jid(10), NULL, 'e');
 \echo :LAST_ERROR_SQLSTATE
 -- None of them touched the job.
-SELECT id, attempt, worker, errors FROM dlq.job WHERE id = 10;
+SELECT id, attempt, worker, errors FROM dlq.job WHERE id = jid(10);
 
 -- A very long error message is cut in the history (at most 8192 bytes, marked as truncated).
-SELECT dlq.fail(10, 'w1', repeat('x', 10000), retry_in => '0');
+SELECT dlq.fail(jid(10), 'w1', repeat('x', 10000), retry_in => '0');
 SELECT octet_length(errors -> 0 ->> 'error') <= 8192 AS cut, right(errors -> 0 ->> 'error', 11) AS mark
-  FROM dlq.job WHERE id = 10;
+  FROM dlq.job WHERE id = jid(10);
 
 -- Only the lease holder ends a job's last attempt: another worker's report is lease_lost, whether
 -- retryable or not, and the job keeps running; the holder's report dead-letters it.

@@ -3,6 +3,9 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS dlq CASCADE;
 CREATE EXTENSION dlq;
+\set ECHO none
+\i sql/include/job_ids.sql
+\set ECHO all
 SELECT dlq.create_queue('mail', max_attempts => 1);
 
 -- The view has every documented column.
@@ -21,48 +24,48 @@ SELECT dlq.enqueue('mail', 'receipt') AS job_3;
 SELECT dlq.enqueue('mail', 'invoice') AS job_4;
 
 -- An operator dead-letters a waiting job by hand, with a note: reason MANUAL, detected_by manual.
-SELECT dlq.dead_letter(1, note => 'customer unsubscribed');
-SELECT count(*) AS live FROM dlq.job WHERE id = 1;
+SELECT dlq.dead_letter(jid(1), note => 'customer unsubscribed');
+SELECT count(*) AS live FROM dlq.job WHERE id = jid(1);
 SELECT id, job_id, queue, kind, tenant, actor, payload, attempts, max_attempts, reason, detected_by, last_error,
        errors, enqueued_at <= dead_lettered_at AS enqueued_before, first_attempted_at, reviewed, reviewed_at,
        reviewed_by, notes, replay_count, last_replayed_at, replayed_from
   FROM dlq.dead_letters WHERE id = 1;
 -- Idempotent: the same job again returns the same dead letter, whatever reason or note is given, and
 -- changes nothing.
-SELECT dlq.dead_letter(1);
-SELECT dlq.dead_letter(1, 'PERMANENT_FAILURE', 'another note');
-SELECT count(*) AS dead_letters, min(reason) AS reason, min(notes) AS notes FROM dlq.dead_letters WHERE job_id = 1;
+SELECT dlq.dead_letter(jid(1));
+SELECT dlq.dead_letter(jid(1), 'PERMANENT_FAILURE', 'another note');
+SELECT count(*) AS dead_letters, min(reason) AS reason, min(notes) AS notes FROM dlq.dead_letters WHERE job_id = jid(1);
 
 -- A running job can be dead-lettered too; its worker then finds it gone.
 SELECT job_id, kind FROM dlq.claim('mail', 'w1');
-SELECT dlq.dead_letter(job_id => 2, reason => 'MANUAL');
+SELECT dlq.dead_letter(job_id => jid(2), reason => 'MANUAL');
 SELECT id, job_id, kind, attempts, reason, detected_by, first_attempted_at IS NOT NULL AS attempted, notes
-  FROM dlq.dead_letters WHERE job_id = 2;
-SELECT dlq.complete(2, 'w1');
-SELECT dlq.heartbeat(2, 'w1');
-SELECT dlq.fail(2, 'w1', 'too late');
+  FROM dlq.dead_letters WHERE job_id = jid(2);
+SELECT dlq.complete(jid(2), 'w1');
+SELECT dlq.heartbeat(jid(2), 'w1');
+SELECT dlq.fail(jid(2), 'w1', 'too late');
 
 -- A job that died inline (its worker failed it): dead_letter() returns that dead letter, which keeps
 -- its reason.
 SELECT job_id, kind FROM dlq.claim('mail', 'w1');
-SELECT dlq.fail(3, 'w1', 'mailbox full');
-SELECT dlq.dead_letter(3);
+SELECT dlq.fail(jid(3), 'w1', 'mailbox full');
+SELECT dlq.dead_letter(jid(3));
 SELECT id, job_id, reason, detected_by, last_error, jsonb_array_length(errors) AS history
-  FROM dlq.dead_letters WHERE job_id = 3;
+  FROM dlq.dead_letters WHERE job_id = jid(3);
 
 -- Unknown reason, unknown job, NULL arguments.
-SELECT dlq.dead_letter(4, 'NO_SUCH_REASON');
+SELECT dlq.dead_letter(jid(4), 'NO_SUCH_REASON');
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.dead_letter(4, 'manual');
+SELECT dlq.dead_letter(jid(4), 'manual');
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.dead_letter(999);
+SELECT dlq.dead_letter(jid(999));
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq.dead_letter(NULL);
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.dead_letter(4, NULL);
+SELECT dlq.dead_letter(jid(4), NULL);
 \echo :LAST_ERROR_SQLSTATE
 -- An unknown reason is an error for a job that is already dead, too.
-SELECT dlq.dead_letter(1, 'NO_SUCH_REASON');
+SELECT dlq.dead_letter(jid(1), 'NO_SUCH_REASON');
 \echo :LAST_ERROR_SQLSTATE
 -- Job 4 is untouched.
 SELECT id, kind FROM dlq.job;
@@ -113,8 +116,8 @@ SELECT dlq.register_reason('FOO', NULL);
 SELECT dlq.register_reason('A' || repeat('9', 62), 'Long');
 SELECT count(*) AS reasons, count(*) FILTER (WHERE NOT builtin) AS registered FROM dlq.reasons;
 -- A registered reason can be used by dead_letter.
-SELECT dlq.dead_letter(4, 'PAYMENT_DECLINED', 'card expired');
-SELECT id, job_id, kind, reason, detected_by, notes FROM dlq.dead_letters WHERE job_id = 4;
+SELECT dlq.dead_letter(jid(4), 'PAYMENT_DECLINED', 'card expired');
+SELECT id, job_id, kind, reason, detected_by, notes FROM dlq.dead_letters WHERE job_id = jid(4);
 
 -- mark_reviewed: returns how many dead letters it marked (unknown ids are not counted), records the
 -- session user and appends notes to earlier ones.

@@ -4,13 +4,16 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS dlq CASCADE;
 CREATE EXTENSION dlq;
+\set ECHO none
+\i sql/include/job_ids.sql
+\set ECHO all
 
 -- The classic exercise.
 SELECT dlq.create_queue('orders', max_attempts => 1);
 SELECT dlq.enqueue('orders', 'charge', payload => '{"order": 42, "amount": 1999}', priority => 3, tenant => 'acme',
                    actor => 'checkout') AS job_id;
 SELECT job_id, kind, attempt, max_attempts FROM dlq.claim('orders', 'worker-1');
-SELECT dlq.fail(1, 'worker-1', 'payment service returned 503', details => '{"status": 503}');
+SELECT dlq.fail(jid(1), 'worker-1', 'payment service returned 503', details => '{"status": 503}');
 -- It is a dead letter now, with its history, and the queue counts it as unreviewed.
 SELECT count(*) AS live_jobs FROM dlq.job;
 SELECT id, job_id, queue, kind, payload, tenant, actor, attempts, max_attempts, reason, detected_by, last_error,
@@ -34,16 +37,16 @@ SELECT replay_id, at <= now() AS at_ok, actor = session_user AS by_session_user,
   FROM dlq.replays;
 -- The new job runs and completes.
 SELECT job_id, kind, payload, attempt, max_attempts, tenant FROM dlq.claim('orders', 'worker-2');
-SELECT dlq.complete(2, 'worker-2');
+SELECT dlq.complete(jid(2), 'worker-2');
 SELECT count(*) AS live_jobs FROM dlq.job;
 SELECT queue, available, running, dead_letters, unreviewed FROM dlq.queue_stats;
 
 -- Skips are counted: an id that does not exist, and a dead letter whose previous replay is still live.
 SELECT dlq.enqueue('orders', 'refund', payload => '{"order": 7}') AS job_id;
 SELECT job_id FROM dlq.claim('orders', 'worker-1');
-SELECT dlq.fail(3, 'worker-1', 'refund api down');
+SELECT dlq.fail(jid(3), 'worker-1', 'refund api down');
 SELECT dlq.enqueue('orders', 'ship') AS job_id;
-SELECT dlq.dead_letter(4, note => 'warehouse closed');
+SELECT dlq.dead_letter(jid(4), note => 'warehouse closed');
 SELECT id, job_id, kind, reason FROM dlq.dead_letters ORDER BY id;
 -- Replay 2: dead letter 2 is requeued, 999 does not exist.
 SELECT * FROM dlq.reprocess(ARRAY[2, 999], 'refund api is back');
@@ -62,7 +65,7 @@ SELECT replay_id, actor = session_user AS by_session_user, justification, reques
 -- Once the replayed job has finished, the work was done: the dead letter is not replayed again (a second
 -- charge) unless forced, and the NOTICE says why.
 SELECT job_id, kind FROM dlq.claim('orders', 'worker-1', 10) ORDER BY job_id;
-SELECT dlq.complete_many(ARRAY[5, 6, 7], 'worker-1');
+SELECT dlq.complete_many(ARRAY[jid(5), jid(6), jid(7)], 'worker-1');
 SELECT * FROM dlq.reprocess(ARRAY[2, 3, 997], 'one more time');
 SELECT i.dead_letter_id, i.outcome FROM dlq.replay_item AS i
  WHERE i.replay_id = (SELECT max(id) FROM dlq.replay) ORDER BY 1;
@@ -77,7 +80,7 @@ SELECT queue, available, scheduled, running, dead_letters, unreviewed FROM dlq.q
 
 -- Lineage: a replayed job that dies again records the dead letter it was replayed from.
 SELECT job_id, kind FROM dlq.claim('orders', 'worker-1');
-SELECT dlq.fail(8, 'worker-1', 'refund api down again', retryable => false);
+SELECT dlq.fail(jid(8), 'worker-1', 'refund api down again', retryable => false);
 SELECT id, job_id, kind, reason, replayed_from, reviewed, replay_count FROM dlq.dead_letters ORDER BY id;
 SELECT queue, dead_letters, unreviewed FROM dlq.queue_stats;
 -- ... and a replay of that dead letter carries the lineage on.
@@ -87,7 +90,7 @@ SELECT id, kind, replayed_from FROM dlq.job WHERE kind = 'refund';
 -- A dead letter whose queue was dropped is skipped too (there is nowhere to put it).
 SELECT dlq.create_queue('gone', max_attempts => 1);
 SELECT dlq.enqueue('gone', 'lost') AS job_id;
-SELECT dlq.dead_letter(12);
+SELECT dlq.dead_letter(jid(12));
 SELECT dlq.drop_queue('gone', force => true);
 SELECT * FROM dlq.reprocess(ARRAY[5], 'queue was dropped');
 SELECT id, queue, replay_count, last_replay_job_id FROM dlq.dead_letters WHERE id = 5;

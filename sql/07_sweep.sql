@@ -7,6 +7,9 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS dlq CASCADE;
 CREATE EXTENSION dlq;
+\set ECHO none
+\i sql/include/job_ids.sql
+\set ECHO all
 -- lease 10 ms: a claimed job's lease has expired after pg_sleep(0.05).
 SELECT dlq.create_queue('fast', max_attempts => 2, lease => '10 milliseconds', recovery_window => '1 hour');
 SELECT dlq.create_queue('other', max_attempts => 1, lease => '10 milliseconds', recovery_window => '1 hour');
@@ -23,62 +26,62 @@ SELECT * FROM dlq.sweep();
 -- ending with 'lease expired' and the sweep's id in the details.
 SELECT id, attempt, lease_expires_at IS NULL AS waiting, run_at <= now() AS available, last_error,
        first_failed_at IS NOT NULL AS failed_once, jsonb_array_length(errors) AS history
-  FROM dlq.job WHERE id = 1;
+  FROM dlq.job WHERE id = jid(1);
 SELECT e.value ->> 'attempt' AS attempt, e.value ->> 'worker' AS worker, e.value ->> 'error' AS error,
        (e.value -> 'details' ->> 'sweep_id')::bigint = currval('dlq.sweep_id_seq') AS this_sweep,
        (e.value -> 'details' ->> 'lease_expired_at')::timestamptz < (e.value ->> 'at')::timestamptz
          AS expired_before_rescue
-  FROM dlq.job AS j, jsonb_array_elements(j.errors) AS e (value) WHERE j.id = 1;
+  FROM dlq.job AS j, jsonb_array_elements(j.errors) AS e (value) WHERE j.id = jid(1);
 SELECT queue, available, scheduled, running, dead_letters FROM dlq.queue_stats WHERE queue = 'fast';
 -- A second sweep finds nothing more to do.
 SELECT * FROM dlq.sweep();
 -- The worker that lost the lease reports late: its complete, heartbeat and fail are refused, and change
 -- nothing.
-SELECT dlq.complete(1, 'w1');
-SELECT dlq.heartbeat(1, 'w1');
-SELECT dlq.fail(1, 'w1', 'finished after all');
+SELECT dlq.complete(jid(1), 'w1');
+SELECT dlq.heartbeat(jid(1), 'w1');
+SELECT dlq.fail(jid(1), 'w1', 'finished after all');
 SELECT id, attempt, lease_expires_at IS NULL AS waiting, jsonb_array_length(errors) AS history
-  FROM dlq.job WHERE id = 1;
+  FROM dlq.job WHERE id = jid(1);
 
 -- ---- STUCK_IN_PROGRESS: the lease of the last attempt expired ------------------------------------
 -- Another worker claims it (attempt 2 of 2) and vanishes too. The old worker still cannot complete it.
 SELECT job_id, attempt, max_attempts FROM dlq.claim('fast', 'w2');
-SELECT dlq.complete(1, 'w1');
+SELECT dlq.complete(jid(1), 'w1');
 SELECT pg_sleep(0.05);
 SELECT * FROM dlq.sweep();
-SELECT count(*) AS live FROM dlq.job WHERE id = 1;
+SELECT count(*) AS live FROM dlq.job WHERE id = jid(1);
 SELECT id, job_id, queue, kind, tenant, payload, attempts, max_attempts, reason, detected_by, last_error,
        fingerprint, jsonb_array_length(errors) AS history, reviewed,
        (metadata ->> 'sweep_id')::bigint = currval('dlq.sweep_id_seq') AS this_sweep,
        metadata ->> 'last_worker' AS last_worker,
        (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(metadata) AS k) AS metadata_keys
-  FROM dlq.dead_letters WHERE job_id = 1;
+  FROM dlq.dead_letters WHERE job_id = jid(1);
 -- Both lost leases are in the history, oldest first; the last one carries this sweep's id.
 SELECT e.ord, e.value ->> 'attempt' AS attempt, e.value ->> 'worker' AS worker, e.value ->> 'error' AS error,
        e.value -> 'details' -> 'sweep_id' = d.metadata -> 'sweep_id' AS same_sweep_as_metadata,
        (e.value ->> 'at')::timestamptz <= d.dead_lettered_at AS at_ok
   FROM dlq.dead_letters AS d, jsonb_array_elements(d.errors) WITH ORDINALITY AS e (value, ord)
- WHERE d.job_id = 1 ORDER BY e.ord;
+ WHERE d.job_id = jid(1) ORDER BY e.ord;
 -- The worker that held the last lease is too late as well.
-SELECT dlq.complete(1, 'w2');
-SELECT dlq.fail(1, 'w2', 'done at last');
+SELECT dlq.complete(jid(1), 'w2');
+SELECT dlq.fail(jid(1), 'w2', 'done at last');
 
 -- A sweep dead letter is the same record as an inline one (only detected_by and the sweep metadata
 -- differ): same columns set, and history entries with the same keys.
 SELECT dlq.enqueue('other', 'inline-death') AS job_2;
 SELECT job_id, attempt FROM dlq.claim('other', 'w3', lease => '1 hour');
-SELECT dlq.fail(2, 'w3', 'boom', details => '{"code": 7}');
+SELECT dlq.fail(jid(2), 'w3', 'boom', details => '{"code": 7}');
 SELECT d.job_id, d.reason, d.detected_by, d.metadata - 'sweep_id' AS metadata, d.metadata ? 'sweep_id' AS has_sweep_id,
        d.last_error, d.attempts,
        (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(d.errors -> -1) AS k) AS entry_keys,
        jsonb_typeof(d.errors -> -1 -> 'details') AS details_type
-  FROM dlq.dead_letters AS d WHERE d.job_id IN (1, 2) ORDER BY d.job_id;
+  FROM dlq.dead_letters AS d WHERE d.job_id IN (jid(1), jid(2)) ORDER BY d.job_id;
 SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(i.errors -> -1) AS k)
      = (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(s.errors -> -1) AS k) AS same_entry_keys,
        (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(to_jsonb(i) - 'metadata') AS k)
      = (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(to_jsonb(s) - 'metadata') AS k) AS same_columns,
        i.detected_by AS inline_by, s.detected_by AS sweep_by
-  FROM dlq.dead_letters AS i, dlq.dead_letters AS s WHERE i.job_id = 2 AND s.job_id = 1;
+  FROM dlq.dead_letters AS i, dlq.dead_letters AS s WHERE i.job_id = jid(2) AND s.job_id = jid(1);
 
 -- ---- a heartbeat keeps a job from being rescued --------------------------------------------------
 SELECT dlq.create_queue('beat', max_attempts => 3, lease => '1 hour');
@@ -86,22 +89,22 @@ SELECT dlq.enqueue('beat', 'long-running') AS job_3;
 SELECT job_id, attempt FROM dlq.claim('beat', 'w4', lease => '10 milliseconds');
 SELECT pg_sleep(0.05);
 -- The lease has run out, but the worker heartbeats before any sweep: its lease becomes the queue's hour.
-SELECT dlq.heartbeat(3, 'w4');
+SELECT dlq.heartbeat(jid(3), 'w4');
 SELECT * FROM dlq.sweep();
 SELECT id, attempt, worker, lease_expires_at > now() + interval '59 minutes' AS leased_an_hour, errors
-  FROM dlq.job WHERE id = 3;
-SELECT dlq.complete(3, 'w4');
+  FROM dlq.job WHERE id = jid(3);
+SELECT dlq.complete(jid(3), 'w4');
 -- Without the heartbeat the same job would have been rescued.
 SELECT dlq.enqueue('beat', 'no-heartbeat') AS job_4;
 SELECT job_id, attempt FROM dlq.claim('beat', 'w4', lease => '10 milliseconds');
 SELECT pg_sleep(0.05);
 SELECT * FROM dlq.sweep();
-SELECT id, attempt, lease_expires_at IS NULL AS waiting, last_error FROM dlq.job WHERE id = 4;
+SELECT id, attempt, lease_expires_at IS NULL AS waiting, last_error FROM dlq.job WHERE id = jid(4);
 -- A job whose lease has not expired is left alone.
 SELECT job_id, attempt FROM dlq.claim('beat', 'w5');
 SELECT * FROM dlq.sweep();
-SELECT id, attempt, worker, lease_expires_at IS NOT NULL AS running FROM dlq.job WHERE id = 4;
-SELECT dlq.complete(4, 'w5');
+SELECT id, attempt, worker, lease_expires_at IS NOT NULL AS running FROM dlq.job WHERE id = jid(4);
+SELECT dlq.complete(jid(4), 'w5');
 
 -- ---- UNRECOVERED_ERROR: retries past the recovery window -----------------------------------------
 SELECT dlq.create_queue('window', max_attempts => 10, lease => '1 hour', recovery_window => '10 milliseconds');
@@ -110,32 +113,32 @@ SELECT dlq.enqueue('window', 'sync', payload => '{"account": 9}') AS job_5;
 SELECT dlq.enqueue('patient', 'sync') AS job_6;
 SELECT dlq.enqueue('window', 'never-failed') AS job_7;
 SELECT job_id, attempt FROM dlq.claim('window', 'w6');
-SELECT dlq.fail(5, 'w6', 'upstream 502 for account 9', details => '{"status": 502}', retry_in => '1 hour');
+SELECT dlq.fail(jid(5), 'w6', 'upstream 502 for account 9', details => '{"status": 502}', retry_in => '1 hour');
 SELECT job_id, attempt FROM dlq.claim('patient', 'w6');
-SELECT dlq.fail(6, 'w6', 'upstream 502', retry_in => '0');
+SELECT dlq.fail(jid(6), 'w6', 'upstream 502', retry_in => '0');
 SELECT pg_sleep(0.05);
 SELECT * FROM dlq.sweep();
 -- Job 5 failed first more than its window ago and waits for a retry: dead-lettered with its history as it
 -- was (the last error is the worker's, no entry is added). Job 6 is within its window (and available
 -- again); job 7 never failed.
-SELECT id, queue_id, attempt, last_error FROM dlq.job WHERE id IN (5, 6, 7) ORDER BY id;
+SELECT id, queue_id, attempt, last_error FROM dlq.job WHERE id IN (jid(5), jid(6), jid(7)) ORDER BY id;
 SELECT id, job_id, queue, kind, payload, attempts, reason, detected_by, last_error, fingerprint,
        jsonb_array_length(errors) AS history, errors -> 0 ->> 'error' AS first_error, metadata ->> 'last_worker' AS last_worker,
        (metadata ->> 'sweep_id')::bigint = currval('dlq.sweep_id_seq') AS this_sweep
-  FROM dlq.dead_letters WHERE job_id = 5;
+  FROM dlq.dead_letters WHERE job_id = jid(5);
 -- A job past its window that is running again is a worker's business, not the sweep's.
 -- (A shorter window applies to the jobs already in the queue.)
 SELECT job_id, attempt FROM dlq.claim('patient', 'w7');
 SELECT dlq.alter_queue('patient', recovery_window => '10 milliseconds');
 SELECT pg_sleep(0.05);
 SELECT * FROM dlq.sweep();
-SELECT id, attempt, worker, lease_expires_at IS NOT NULL AS running FROM dlq.job WHERE id = 6;
+SELECT id, attempt, worker, lease_expires_at IS NOT NULL AS running FROM dlq.job WHERE id = jid(6);
 -- ... until it fails again and waits.
-SELECT dlq.fail(6, 'w7', 'upstream 502 again', retry_in => '1 hour');
+SELECT dlq.fail(jid(6), 'w7', 'upstream 502 again', retry_in => '1 hour');
 SELECT * FROM dlq.sweep();
 SELECT job_id, reason, attempts, last_error, jsonb_array_length(errors) AS history, metadata ->> 'last_worker' AS last_worker
-  FROM dlq.dead_letters WHERE job_id = 6;
-SELECT dlq.dead_letter(7, note => 'clean up');
+  FROM dlq.dead_letters WHERE job_id = jid(6);
+SELECT dlq.dead_letter(jid(7), note => 'clean up');
 
 -- ---- per queue: queue => 'x' touches only x -------------------------------------------------------
 SELECT dlq.create_queue('q1', max_attempts => 1, lease => '10 milliseconds');
@@ -146,10 +149,10 @@ SELECT job_id FROM dlq.claim('q1', 'w8');
 SELECT job_id FROM dlq.claim('q2', 'w8');
 SELECT pg_sleep(0.05);
 SELECT * FROM dlq.sweep(queue => 'q1');
-SELECT id, lease_expires_at IS NOT NULL AS still_running FROM dlq.job WHERE id IN (8, 9) ORDER BY id;
-SELECT job_id, queue, reason FROM dlq.dead_letters WHERE job_id IN (8, 9) ORDER BY job_id;
+SELECT id, lease_expires_at IS NOT NULL AS still_running FROM dlq.job WHERE id IN (jid(8), jid(9)) ORDER BY id;
+SELECT job_id, queue, reason FROM dlq.dead_letters WHERE job_id IN (jid(8), jid(9)) ORDER BY job_id;
 SELECT * FROM dlq.sweep(queue => 'q2');
-SELECT job_id, queue, reason FROM dlq.dead_letters WHERE job_id IN (8, 9) ORDER BY job_id;
+SELECT job_id, queue, reason FROM dlq.dead_letters WHERE job_id IN (jid(8), jid(9)) ORDER BY job_id;
 
 -- ---- batch bounds the work of one call (per outcome) ----------------------------------------------
 SELECT dlq.create_queue('backlog', max_attempts => 1, lease => '10 milliseconds');
@@ -182,8 +185,8 @@ SELECT queue, reason, last_hour, last_day FROM dlq.dead_letter_rate ORDER BY que
 -- Both times get their partition: two hours ago is yesterday's partition in the first two hours of a UTC day.
 SELECT dlq._ensure_dead_letter_partition(now() - interval '2 days') > now() - interval '2 days'
        AND dlq._ensure_dead_letter_partition(now() - interval '2 hours') > now() - interval '2 hours' AS partition_made;
-UPDATE dlq.dead_letter SET dead_lettered_at = now() - interval '2 hours' WHERE job_id = 8;
-UPDATE dlq.dead_letter SET dead_lettered_at = now() - interval '2 days' WHERE job_id = 9;
+UPDATE dlq.dead_letter SET dead_lettered_at = now() - interval '2 hours' WHERE job_id = jid(8);
+UPDATE dlq.dead_letter SET dead_lettered_at = now() - interval '2 days' WHERE job_id = jid(9);
 SELECT queue, reason, last_hour, last_day FROM dlq.dead_letter_rate WHERE queue IN ('q1', 'q2') ORDER BY queue, reason;
 
 -- ---- the dlq_dead_letter notification ---------------------------------------------------------------
@@ -202,9 +205,9 @@ SELECT dlq.enqueue('notify', 'swept') AS job_23;
 SELECT job_id FROM dlq.claim('notify', 'w11', 2, lease => '1 hour') ORDER BY job_id;
 SELECT job_id FROM dlq.claim('notify', 'w12');
 BEGIN;
-SELECT dlq.fail(21, 'w11', 'rolled back');
+SELECT dlq.fail(jid(21), 'w11', 'rolled back');
 ROLLBACK;
-SELECT dlq.fail(22, 'w11', 'inline failure');
+SELECT dlq.fail(jid(22), 'w11', 'inline failure');
 SELECT pg_sleep(0.05);
 SELECT * FROM dlq.sweep('notify');
 -- A round trip lets the listener's backend deliver what it was sent.
@@ -215,7 +218,7 @@ SELECT notify_name, extra::jsonb - 'id' AS payload,
   FROM dblink_get_notify('listener') ORDER BY (extra::jsonb ->> 'job_id')::bigint;
 SELECT dblink_disconnect('listener');
 DROP EXTENSION dblink;
-SELECT dlq.complete(21, 'w11');
+SELECT dlq.complete(jid(21), 'w11');
 
 -- ---- queue defaults from the GUCs -------------------------------------------------------------------
 SHOW dlq.default_max_attempts;
@@ -233,7 +236,7 @@ SELECT queue, max_attempts, lease, recovery_window FROM dlq.queues
  WHERE queue IN ('built-in-defaults', 'staging', 'explicit', 'partly') ORDER BY queue;
 -- The defaults only apply when a queue is created; a job takes its queue's max_attempts at enqueue.
 SELECT dlq.enqueue('staging', 'x') AS job_24;
-SELECT max_attempts FROM dlq.job WHERE id = 24;
+SELECT max_attempts FROM dlq.job WHERE id = jid(24);
 RESET dlq.default_max_attempts;
 RESET dlq.default_lease;
 RESET dlq.default_recovery_window;

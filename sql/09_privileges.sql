@@ -6,6 +6,9 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS dlq CASCADE;
 CREATE EXTENSION dlq;
+\set ECHO none
+\i sql/include/job_ids.sql
+\set ECHO all
 SET client_min_messages = warning;
 DROP ROLE IF EXISTS regress_dlq_producer, regress_dlq_worker, regress_dlq_operator, regress_dlq_admin,
                     regress_dlq_nobody;
@@ -105,7 +108,7 @@ SELECT * FROM dlq.enqueue_many('jobs', '[{"kind": "resize", "payload": {"image":
 -- ... and nothing else: it cannot claim, look at what it enqueued, or manage queues.
 SELECT * FROM dlq.claim('jobs', 'producer');
 \echo :LAST_ERROR_SQLSTATE
-SELECT dlq.complete(1, 'producer');
+SELECT dlq.complete(jid(1), 'producer');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM dlq.job;
 \echo :LAST_ERROR_SQLSTATE
@@ -125,11 +128,11 @@ RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION regress_dlq_worker;
 SELECT session_user, current_user;
 SELECT job_id, kind, attempt FROM dlq.claim('jobs', 'w1', 3) ORDER BY job_id;
-SELECT dlq.heartbeat(1, 'w1');
-SELECT dlq.complete(1, 'w1');
-SELECT dlq.complete_many(ARRAY[2], 'w1');
+SELECT dlq.heartbeat(jid(1), 'w1');
+SELECT dlq.complete(jid(1), 'w1');
+SELECT dlq.complete_many(ARRAY[jid(2)], 'w1');
 -- Its last failure dead-letters the job (the partition is made as the owner).
-SELECT dlq.fail(3, 'w1', 'image 3 is corrupt');
+SELECT dlq.fail(jid(3), 'w1', 'image 3 is corrupt');
 -- ... and nothing else: it cannot see dead letters, replay them, or enqueue.
 SELECT count(*) FROM dlq.dead_letters;
 \echo :LAST_ERROR_SQLSTATE
@@ -182,7 +185,7 @@ RESET ROLE;
 SELECT replay_id, actor, actor = session_user AS by_session_user, justification, requeued, skipped
   FROM dlq.replays ORDER BY replay_id;
 -- The operator may dead-letter a live job by hand and sweep.
-SELECT dlq.dead_letter(4, note => 'not needed any more');
+SELECT dlq.dead_letter(jid(4), note => 'not needed any more');
 SELECT outcome, count FROM dlq.sweep('jobs');
 -- ... and nothing else. It cannot delete or change dead letters directly, through the base table or the
 -- view, ...

@@ -62,8 +62,8 @@ SELECT kind FROM dlq.claim('tx', 'w9', 10);
 -- Writes outside the API (an INSERT, an UPDATE of run_at) send the start back to the queue's start.
 SELECT kind FROM dlq.claim('hint', 'w3', 10);
 SELECT h.job_id IS NOT NULL AS hint_set FROM dlq._claim_hint(:hint_queue) AS h;
-INSERT INTO dlq.job (queue_id, kind, payload, run_at, max_attempts)
-VALUES (:hint_queue, 'by-hand', '{}', '2015-01-01', 1);
+INSERT INTO dlq.job (id, queue_id, kind, payload, run_at, max_attempts)
+VALUES (dlq._new_job_id(:hint_queue, 0, '2015-01-01'), :hint_queue, 'by-hand', '{}', '2015-01-01', 1);
 SELECT h.job_id IS NULL AS hint_at_start FROM dlq._claim_hint(:hint_queue) AS h;
 SELECT kind FROM dlq.claim('hint', 'w4');
 SELECT dlq.enqueue('hint', 'later') > 0 AS enqueued;
@@ -116,7 +116,8 @@ SELECT count(*) FROM dlq.enqueue_many('again', '[{"kind": "a1"}, {"kind": "a2"},
 SELECT dlq.complete(job_id, 'w8') FROM dlq.claim('again', 'w8');
 SELECT dlq.complete(job_id, 'w8') FROM dlq.claim('again', 'w8');
 SELECT dlq.complete(job_id, 'w8') FROM dlq.claim('again', 'w8');
-SELECT h.job_id IS NOT NULL AS hint_set FROM dlq._claim_hint((SELECT id FROM dlq.queue WHERE name = 'again')) AS h;
+-- (Plain jobs: the hint of the queue's plain lane, shown under its id negated.)
+SELECT h.job_id IS NOT NULL AS hint_set FROM dlq._claim_hint(-(SELECT id FROM dlq.queue WHERE name = 'again')) AS h;
 SELECT dlq.drop_queue('again');
 SELECT dlq.create_queue('again');
 SELECT dlq.enqueue('again', 'b1', run_at => '2000-01-01') > 0 AS enqueued;
@@ -135,13 +136,13 @@ CREATE TRIGGER refuse_job BEFORE INSERT ON dlq.job FOR EACH ROW WHEN (NEW.kind =
 SELECT dlq.enqueue('hint', 'refused');
 DROP TRIGGER refuse_job ON dlq.job;
 DROP FUNCTION public.refuse_job();
-INSERT INTO dlq.job (queue_id, kind, payload, run_at, max_attempts)
-VALUES (:hint_queue, 'by-hand-after-a-failure', '{}', '2013-01-01', 1);
+INSERT INTO dlq.job (id, queue_id, kind, payload, run_at, max_attempts)
+VALUES (dlq._new_job_id(:hint_queue, 0, '2013-01-01'), :hint_queue, 'by-hand-after-a-failure', '{}', '2013-01-01', 1);
 SELECT h.job_id IS NULL AS hint_at_start FROM dlq._claim_hint(:hint_queue) AS h;
 SELECT kind FROM dlq.claim('hint', 'w6');
 
 -- A queue without a hint has no row, nor has a null id; the trigger function is only a trigger.
-SELECT count(*) FROM dlq._claim_hint(-1);
+SELECT count(*) FROM dlq._claim_hint(0);
 SELECT count(*) FROM dlq._claim_hint(NULL);
 SELECT dlq._job_written();
 \echo :LAST_ERROR_SQLSTATE

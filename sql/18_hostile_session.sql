@@ -14,15 +14,18 @@ END
 $$;
 SHOW search_path;
 CREATE EXTENSION dlq;
+\set ECHO none
+\i sql/include/job_ids.sql
+\set ECHO all
 -- The caller's search_path is as it was.
 SHOW search_path;
 -- Nothing depends on public.nextval (before the fix: the 4 id defaults).
 SELECT count(*) AS bound_to_public_nextval
   FROM pg_depend AS d JOIN pg_proc AS p ON d.refclassid = 'pg_proc'::regclass AND d.refobjid = p.oid
  WHERE p.oid = 'public.nextval(text)'::regprocedure;
-SELECT pg_get_expr(ad.adbin, ad.adrelid) AS job_id_default
+SELECT ad.adrelid::regclass AS table_name, pg_get_expr(ad.adbin, ad.adrelid) AS id_default
   FROM pg_attrdef AS ad JOIN pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
- WHERE ad.adrelid = 'dlq.job'::regclass AND a.attname = 'id';
+ WHERE ad.adrelid IN ('dlq.queue'::regclass, 'dlq.dead_letter'::regclass) AND a.attname = 'id' ORDER BY 1;
 -- Every path that draws an id: no NOTICE from public.nextval.
 SELECT dlq.create_queue('hostile', max_attempts => 1);
 SELECT dlq.enqueue('hostile', 'k') > 0 AS enqueued;
@@ -60,11 +63,11 @@ SELECT dlq.register_reason('RO', 'read only');
 SELECT dlq.enqueue('hostile', 'k');
 SELECT dlq.enqueue_many('hostile', '[{"kind": "k"}]');
 SELECT * FROM dlq.claim('hostile', 'w');
-SELECT dlq.heartbeat(1, 'w');
-SELECT dlq.complete(1, 'w');
-SELECT dlq.complete_many(ARRAY[1], 'w');
-SELECT dlq.fail(1, 'w', 'e');
-SELECT dlq.dead_letter(1);
+SELECT dlq.heartbeat(jid(1), 'w');
+SELECT dlq.complete(jid(1), 'w');
+SELECT dlq.complete_many(ARRAY[jid(1)], 'w');
+SELECT dlq.fail(jid(1), 'w', 'e');
+SELECT dlq.dead_letter(jid(1));
 SELECT dlq.mark_reviewed(ARRAY[1]);
 SELECT * FROM dlq.reprocess(ARRAY[1], 'read only');
 SELECT * FROM dlq.reprocess_matching(now() - interval '1 hour', now(), justification => 'read only', dry_run => false);

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/claim_hint.hpp"
+#include "core/job_id.hpp"
 #include "core/sweep_bound.hpp"
 #include "core/validation.hpp"
 #include "pg/claim_hint.hpp"
@@ -30,7 +31,7 @@ constexpr int kDatabases = 64;           // databases whose sweeps can be bounde
 
 struct Slot {
 	Oid database; // InvalidOid: free. Slots are never freed: a dropped queue's slot is only wasted.
-	int32 queue_id;
+	int32 queue_id; // negated for the queue's plain lane (LaneSlotId)
 	core::ClaimHint hint;
 	core::LeaseBound lease_bound; // see core/sweep_bound.hpp
 };
@@ -104,6 +105,12 @@ StartSharedMemory() {
 			database = Database{InvalidOid, core::SweepState{}};
 	}
 	LWLockRelease(AddinShmemInitLock);
+}
+
+// The slot id of a queue's claim lane.
+int32
+LaneSlotId(int32 queue_id, bool plain_lane) {
+	return plain_lane ? -queue_id : queue_id;
 }
 
 // Under the lock. The slot of (MyDatabaseId, queue_id), created when `create`; -1 when absent or full.
@@ -212,10 +219,10 @@ RegisterCallbacks() {
 	callbacks_registered = true;
 }
 
-// Under the lock: one written job (or the lowest key of several) of a queue.
+// Under the lock: one written job (or the lowest key of several) of a queue's lane.
 void
-NoteWriteLocked(int32 queue_id, const core::ClaimKey &key) {
-	int index = FindSlot(queue_id, true);
+NoteWriteLocked(int32 slot_id, const core::ClaimKey &key) {
+	int index = FindSlot(slot_id, true);
 	if (index < 0)
 		return; // table full: no claim can have a hint for this queue either
 	bool open = false;
@@ -230,19 +237,27 @@ NoteWriteLocked(int32 queue_id, const core::ClaimKey &key) {
 		open_slots[open_slot_count++] = index;
 }
 
-// The key of a written job: (id, queue_id, priority, run_at) from key_column on; a null id (a dedup
-// conflict, nothing inserted) counts as below every id.
+// The lane slot id and key of a written job: (id, queue_id, priority, run_at, enqueued_at) from
+// key_column on. A null id (a dedup conflict: nothing inserted) counts as below every id of the claim
+// index lane.
 core::ClaimKey
-RowKey(HeapTuple row, TupleDesc desc, int key_column, int32 *queue_id) {
+RowKey(HeapTuple row, TupleDesc desc, int key_column, int32 *slot_id) {
+	bool id_is_null;
 	bool isnull;
-	core::ClaimKey key = core::kLowestClaimKey;
-	Datum id = SPI_getbinval(row, desc, key_column, &isnull);
-	if (!isnull)
-		key.id = DatumGetInt64(id);
-	*queue_id = DatumGetInt32(SPI_getbinval(row, desc, key_column + 1, &isnull));
+	Datum id = SPI_getbinval(row, desc, key_column, &id_is_null);
+	int32 queue_id = DatumGetInt32(SPI_getbinval(row, desc, key_column + 1, &isnull));
+	if (id_is_null) {
+		*slot_id = LaneSlotId(queue_id, false);
+		return core::kLowestClaimKey;
+	}
+	core::ClaimKey key;
+	key.id = DatumGetInt64(id);
 	key.priority = DatumGetInt32(SPI_getbinval(row, desc, key_column + 2, &isnull));
 	key.run_at = DatumGetTimestampTz(SPI_getbinval(row, desc, key_column + 3, &isnull));
-	return key;
+	TimestampTz enqueued_at = DatumGetTimestampTz(SPI_getbinval(row, desc, key_column + 4, &isnull));
+	bool plain = !core::InClaimIndex(key.id, key.priority, key.run_at, enqueued_at);
+	*slot_id = LaneSlotId(queue_id, plain);
+	return plain ? core::PlainLaneKey(key.id) : key;
 }
 
 // This backend's cache entry for a queue name, or nullptr.
@@ -322,34 +337,34 @@ NoteWrittenRows(int key_column) {
 	TupleDesc desc = SPI_tuptable->tupdesc;
 	uint64 row = 0;
 	while (row < SPI_processed) {
-		int32 queue;
-		core::ClaimKey lowest = RowKey(SPI_tuptable->vals[row], desc, key_column, &queue);
+		int32 lane;
+		core::ClaimKey lowest = RowKey(SPI_tuptable->vals[row], desc, key_column, &lane);
 		for (row++; row < SPI_processed; row++) {
-			int32 row_queue;
-			core::ClaimKey key = RowKey(SPI_tuptable->vals[row], desc, key_column, &row_queue);
-			if (row_queue != queue)
+			int32 row_lane;
+			core::ClaimKey key = RowKey(SPI_tuptable->vals[row], desc, key_column, &row_lane);
+			if (row_lane != lane)
 				break;
 			if (core::KeyBefore(key, lowest))
 				lowest = key;
 		}
 		SpinLockAcquire(&table->lock);
-		NoteWriteLocked(queue, lowest);
+		NoteWriteLocked(lane, lowest);
 		SpinLockRelease(&table->lock);
 	}
 }
 
 void
-NoteWrittenKey(int32 queue_id, const core::ClaimKey &lowest) {
+NoteWrittenKey(int32 queue_id, bool plain_lane, const core::ClaimKey &lowest) {
 	if (table == nullptr)
 		return;
 	RegisterCallbacks();
 	SpinLockAcquire(&table->lock);
-	NoteWriteLocked(queue_id, lowest);
+	NoteWriteLocked(LaneSlotId(queue_id, plain_lane), lowest);
 	SpinLockRelease(&table->lock);
 }
 
 void
-BeginClaim(Datum queue_name, ClaimBegin *out) {
+BeginClaim(Datum queue_name, bool plain_lane, ClaimBegin *out) {
 	*out = ClaimBegin{0, -1, {core::kLowestClaimKey, 0, false}, {core::kLowestClaimKey, 0, false}, false, false};
 	if (table == nullptr || !guc_claim_hints)
 		return;
@@ -366,7 +381,7 @@ BeginClaim(Datum queue_name, ClaimBegin *out) {
 	if (queue_id == 0)
 		return;
 	SpinLockAcquire(&table->lock);
-	int index = FindSlot(queue_id, true);
+	int index = FindSlot(LaneSlotId(queue_id, plain_lane), true);
 	if (index >= 0) {
 		out->queue_id = queue_id;
 		out->slot = index;
@@ -418,7 +433,7 @@ FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const cor
 // ---- lease bounds (core/sweep_bound.hpp) ------------------------------------------------------------
 
 void
-NoteLeasedKeys(int32 queue_id, const core::ClaimKey *keys, int count_in) {
+NoteLeasedKeys(int32 queue_id, bool plain_lane, const core::ClaimKey *keys, int count_in) {
 	if (table == nullptr || count_in == 0)
 		return;
 	// Keys come in claim order, so the last key of each priority is that priority's highest. A claim over
@@ -433,7 +448,7 @@ NoteLeasedKeys(int32 queue_id, const core::ClaimKey *keys, int count_in) {
 			highest[count++] = key;
 	}
 	SpinLockAcquire(&table->lock);
-	int index = FindSlot(queue_id, true);
+	int index = FindSlot(LaneSlotId(queue_id, plain_lane), true);
 	if (index < 0)
 		table->untracked = true;
 	else
@@ -472,9 +487,13 @@ NoteRunningRows(const SweepPlan *plan) {
 		if (isnull)
 			continue; // no running job
 		core::ClaimKey key;
-		key.priority = SpiInt32(row, 2, &isnull);
-		key.run_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 3, &isnull));
-		key.id = SpiInt64(row, 4, &isnull);
+		if (queue_id < 0) {
+			key = core::PlainLaneKey(SpiInt64(row, 4, &isnull));
+		} else {
+			key.priority = SpiInt32(row, 2, &isnull);
+			key.run_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 3, &isnull));
+			key.id = SpiInt64(row, 4, &isnull);
+		}
 		SpinLockAcquire(&table->lock);
 		int index = FindSlot(queue_id, true);
 		if (index < 0)
@@ -510,10 +529,10 @@ CollectLeaseBounds(int32 queue_id, LeaseBounds *out) {
 	int unbounded_count = 0;
 	SpinLockAcquire(&table->lock);
 	for (const Slot &slot : table->slots) {
-		if (slot.database != MyDatabaseId || (queue_id != 0 && slot.queue_id != queue_id))
+		if (slot.database != MyDatabaseId || (queue_id != 0 && slot.queue_id != queue_id && slot.queue_id != -queue_id))
 			continue;
 		if (slot.lease_bound.overflow) {
-			unbounded[unbounded_count++] = slot.queue_id;
+			unbounded[unbounded_count++] = slot.queue_id < 0 ? -slot.queue_id : slot.queue_id;
 			continue;
 		}
 		for (int32 i = 0; i < slot.lease_bound.count; i++) {
@@ -556,11 +575,13 @@ CollectLeaseBounds(int32 queue_id, LeaseBounds *out) {
 
 void
 ForgetQueue(int32 queue_id) {
-	if (table == nullptr)
+	if (table == nullptr || queue_id < 1) // not a queue's id (a negated one names a plain lane)
 		return;
 	SpinLockAcquire(&table->lock);
-	int index = FindSlot(queue_id, false);
-	if (index >= 0) {
+	for (bool plain_lane : {false, true}) {
+		int index = FindSlot(LaneSlotId(queue_id, plain_lane), false);
+		if (index < 0)
+			continue;
 		table->slots[index].hint.start = core::kLowestClaimKey;
 		table->slots[index].lease_bound = core::LeaseBound{};
 		// Jobs of the old queue may have outlived it (a drop racing an enqueue): a full pass bounds them.

@@ -19,13 +19,17 @@ void InstallSharedMemoryHooks();
 void BeginApiWrite();
 void EndApiWrite();
 
-// Counts the rows of SPI_tuptable as written waiting jobs, each with its (id, queue_id, priority, run_at)
-// in the columns key_column .. key_column + 3 (1-based; a null id: unknown, below every id). Must run
-// before the transaction ends.
+// Each queue has a hint and a lease bound per claim lane (core/job_id.hpp): one for its claim index
+// entries, one for its plain jobs (whose keys are core::PlainLaneKey). The plain lane's are kept, and
+// shown by dlq._claim_hint and dlq._lease_bounds, under the queue's id negated.
+
+// Counts the rows of SPI_tuptable as written waiting jobs, each with its (id, queue_id, priority, run_at,
+// enqueued_at) in the columns key_column .. key_column + 4 (1-based; a null id: unknown, below every
+// id). Must run before the transaction ends.
 void NoteWrittenRows(int key_column);
 // The same for jobs written without a statement (job_insert.cpp): the lowest key of those written to
-// one queue.
-void NoteWrittenKey(int32 queue_id, const core::ClaimKey &lowest);
+// one lane of one queue.
+void NoteWrittenKey(int32 queue_id, bool plain_lane, const core::ClaimKey &lowest);
 // A write whose keys are not told (dlq.job compacted, job_compact.cpp), as the table's trigger notes
 // writes from outside the API: every hint of the database back to its queue's start.
 void NoteUnknownWrite();
@@ -40,16 +44,16 @@ struct ClaimBegin {
 	bool may_raise;
 	bool older_transactions_ended; // every transaction older than the server's first claim had ended
 };
-void BeginClaim(Datum queue_name, ClaimBegin *out);
+void BeginClaim(Datum queue_name, bool plain_lane, ClaimBegin *out);
 // After the claim statement: `queue_id` is the queue it claimed from, `first_visible` the first entry
 // its snapshot saw from the start it was given, `snapshot_xmin` that snapshot's xmin (no hint moves
 // while a transaction older than the server's first claim runs: a prepared one survives a restart).
 void FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const core::ClaimKey &first_visible,
                  TransactionId snapshot_xmin);
 
-// After a claim: raises the queue's lease bounds to the keys of the jobs it took (claim order). Must run
-// before the transaction commits.
-void NoteLeasedKeys(int32 queue_id, const core::ClaimKey *keys, int count);
+// After a claim: raises the lane's lease bounds to the keys of the jobs it took from it (claim order).
+// Must run before the transaction commits.
+void NoteLeasedKeys(int32 queue_id, bool plain_lane, const core::ClaimKey *keys, int count);
 
 // A sweep: whether it must be a full pass, decided before its statements take their snapshots.
 struct SweepPlan {
@@ -61,7 +65,7 @@ struct SweepPlan {
 // A sweep of one queue (queue_id not 0) never bounds the database's sweeps: it reads that queue only.
 void BeginSweep(int32 queue_id, int64 full_pass_interval_us, SweepPlan *out);
 // A full pass's highest running job of each (queue, priority) it read: rows (queue_id, priority, run_at,
-// id) of SPI_tuptable, a null queue_id for none.
+// id) of SPI_tuptable, a null queue_id for none, the queue's id negated for its plain lane.
 void NoteRunningRows(const SweepPlan *plan);
 // After NoteRunningRows: whether the following sweeps may be bounded.
 bool FinishFullPass(const SweepPlan *plan);
@@ -69,7 +73,8 @@ bool FinishFullPass(const SweepPlan *plan);
 // The lease bounds of this database's queues (one queue's when queue_id is not 0): parallel arrays
 // (integer[], integer[], timestamptz[], bigint[], then where each range starts: timestamptz[], bigint[])
 // of one entry per (queue, priority) leased from that may hold a running job (core::SweepRangeStart),
-// and the queues without a bound (more priorities than fit), which the sweep reads whole.
+// the queue's id negated for its plain lane, and the queues without a bound (more priorities than fit),
+// which the sweep reads whole.
 struct LeaseBounds {
 	int count;
 	Datum queue_ids;

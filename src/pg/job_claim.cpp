@@ -15,8 +15,11 @@
 // each entry is decided in the core (core/claim_scan.hpp, unit-tested).
 //
 // Plain C style like the fmgr entry points (guard.hpp): only PODs and Datums live across PostgreSQL calls.
+#include <algorithm>
+
 #include "core/claim_hint.hpp"
 #include "core/claim_scan.hpp"
+#include "core/job_id.hpp"
 #include "pg/args.hpp"
 #include "pg/claim_hint.hpp"
 #include "pg/job_relations.hpp"
@@ -188,6 +191,102 @@ MakeScanKeys(ScanKeyData *keys, ScanKeyData *row_keys, int32 queue_id, ScanFrom 
 	}
 }
 
+// One claim lane being read: its scan, the entry it stopped at (a due waiting job it may take, in
+// `slot`), and what the core decides of its entries.
+struct Lane {
+	bool plain;            // the primary key's plain range, or the claim index
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	core::ClaimScan decide;
+	bool has_job;          // `slot` holds a job to try, with key `key`
+	bool ended;            // nothing more to read
+	core::ClaimKey key;    // in claim order: (priority, run_at, id), for the plain lane too
+	// the claim index lane's descents
+	ScanKeyData keys[kScanKeys];
+	ScanKeyData row_keys[3]; // the row comparison from the start: keys[1] points at it while the scan runs
+	int32 queue_id;
+	core::ClaimKey start;
+};
+
+// Reads the claim index lane on to its next due waiting job, descending to higher priorities past
+// future entries. Sets has_job, or ended.
+void
+AdvanceIndexLane(Lane *lane, const JobColumns &c) {
+	while (!lane->ended) {
+		if (index_getnext_slot(lane->scan, ForwardScanDirection, lane->slot)) {
+			CHECK_FOR_INTERRUPTS();
+			bool isnull;
+			core::ClaimKey key;
+			key.priority = DatumGetInt32(slot_getattr(lane->slot, c.priority, &isnull));
+			key.run_at = DatumGetTimestampTz(slot_getattr(lane->slot, c.run_at, &isnull));
+			key.id = DatumGetInt64(slot_getattr(lane->slot, c.id, &isnull));
+			slot_getattr(lane->slot, c.lease_expires_at, &isnull);
+			core::EntryAction action = core::NextEntry(lane->decide, key, !isnull);
+			if (action == core::EntryAction::kTry) {
+				lane->key = key;
+				lane->has_job = true;
+				return;
+			}
+			if (action == core::EntryAction::kSkip)
+				continue;
+		}
+		// The scan ended (a future entry, the claim done, or the entries ran out): descend, or stop.
+		int32 above_priority;
+		if (!core::NextDescent(lane->decide, &above_priority)) {
+			lane->ended = true;
+			return;
+		}
+		MakeScanKeys(lane->keys, lane->row_keys, lane->queue_id, ScanFrom::kAbovePriority, above_priority,
+		             lane->start);
+		index_rescan(lane->scan, lane->keys, kScanKeys, nullptr, 0);
+	}
+}
+
+// Reads the plain lane on to its next due waiting plain job. Versions that the claim index holds (a
+// plain job retried or rescued) are not this lane's and are passed over unseen.
+void
+AdvancePlainLane(Lane *lane, const JobColumns &c) {
+	while (!lane->ended) {
+		if (!index_getnext_slot(lane->scan, ForwardScanDirection, lane->slot)) {
+			lane->ended = true;
+			return;
+		}
+		CHECK_FOR_INTERRUPTS();
+		bool isnull;
+		core::ClaimKey key;
+		key.priority = DatumGetInt32(slot_getattr(lane->slot, c.priority, &isnull));
+		key.run_at = DatumGetTimestampTz(slot_getattr(lane->slot, c.run_at, &isnull));
+		key.id = DatumGetInt64(slot_getattr(lane->slot, c.id, &isnull));
+		TimestampTz enqueued_at = DatumGetTimestampTz(slot_getattr(lane->slot, c.enqueued_at, &isnull));
+		if (core::InClaimIndex(key.id, key.priority, key.run_at, enqueued_at))
+			continue;
+		slot_getattr(lane->slot, c.lease_expires_at, &isnull);
+		core::EntryAction action = core::NextEntry(lane->decide, key, !isnull);
+		if (action == core::EntryAction::kTry) {
+			lane->key = key;
+			lane->has_job = true;
+			return;
+		}
+		if (action == core::EntryAction::kEndScan) // a job enqueued after this claim's now(), or done
+			lane->ended = true;
+	}
+}
+
+void
+AdvanceLane(Lane *lane, const JobColumns &c) {
+	if (lane->plain)
+		AdvancePlainLane(lane, c);
+	else
+		AdvanceIndexLane(lane, c);
+}
+
+// Scan keys on the primary key: the queue's plain range from `from` on.
+void
+MakePlainScanKeys(ScanKeyData *keys, int64 from, int64 last) {
+	ScanKeyInit(&keys[0], 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(from));
+	ScanKeyInit(&keys[1], 1, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(last));
+}
+
 } // namespace
 
 uint64
@@ -195,16 +294,18 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
           TupleDesc out_desc, bool *queue_exists) {
 	RefuseReadOnly("dlq.claim()"); // what the executor checks before an UPDATE
 
-	hint::ClaimBegin begun;
-	hint::BeginClaim(queue_name, &begun);
+	hint::ClaimBegin begun_index;
+	hint::ClaimBegin begun_plain;
+	hint::BeginClaim(queue_name, false, &begun_index);
+	hint::BeginClaim(queue_name, true, &begun_plain);
 
-	// A snapshot of its own taken after the hint was read (a fresh one per claim in READ COMMITTED), as
+	// A snapshot of its own taken after the hints were read (a fresh one per claim in READ COMMITTED), as
 	// the claim statement had; jobs it updates get its command id, so their new versions stay invisible
-	// to the scan that found them.
+	// to the scans that found them.
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	Snapshot snapshot = GetActiveSnapshot();
-	TransactionId snapshot_xmin = snapshot->xmin; // for the hint, after the snapshot is popped
+	TransactionId snapshot_xmin = snapshot->xmin; // for the hints, after the snapshot is popped
 
 	Oid schema = get_namespace_oid("dlq", false);
 	QueueRow queue;
@@ -232,55 +333,80 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	claim.out_desc = out_desc;
 	const JobColumns &c = *claim.columns;
 
+	// The hints apply only to the queue they were read for (the name may now be another queue's).
 	Relation claim_index = index_open(RelationInDlq(schema, "job_claim_idx"), AccessShareLock);
-	TupleTableSlot *slot = table_slot_create(claim.job_rel, nullptr);
-	IndexScanDesc scan = index_beginscan(claim.job_rel, claim_index, snapshot, kScanKeys, 0);
+	Lane index_lane;
+	index_lane.plain = false;
+	index_lane.slot = table_slot_create(claim.job_rel, nullptr);
+	index_lane.decide = core::BeginClaimScan(claim.now, batch, queue.paused);
+	index_lane.has_job = false;
+	index_lane.ended = false;
+	index_lane.queue_id = queue.id;
+	index_lane.start = begun_index.queue_id == queue.id ? begun_index.queue.start : core::kLowestClaimKey;
+	index_lane.scan = index_beginscan(claim.job_rel, claim_index, snapshot, kScanKeys, 0);
+	MakeScanKeys(index_lane.keys, index_lane.row_keys, queue.id, ScanFrom::kStart, 0, index_lane.start);
+	index_rescan(index_lane.scan, index_lane.keys, kScanKeys, nullptr, 0);
 
-	// The hint applies only to the queue it was read for (the name may now be another queue's).
-	core::ClaimKey start = begun.queue_id == queue.id ? begun.queue.start : core::kLowestClaimKey;
-	ScanFrom from = ScanFrom::kStart;
-	int32 above_priority = 0;
-	core::ClaimScan decide = core::BeginClaimScan(claim.now, batch, queue.paused);
-	core::ClaimKey *taken_keys = static_cast<core::ClaimKey *>(palloc(sizeof(core::ClaimKey) * batch)); // claim order
-	ScanKeyData keys[kScanKeys];
-	ScanKeyData row_keys[3]; // the row comparison from `start`: keys[1] points at it while the scan runs
-	do {
-		MakeScanKeys(keys, row_keys, queue.id, from, above_priority, start);
-		index_rescan(scan, keys, kScanKeys, nullptr, 0);
-		while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
-			CHECK_FOR_INTERRUPTS();
-			bool isnull;
-			core::ClaimKey key;
-			key.priority = DatumGetInt32(slot_getattr(slot, c.priority, &isnull));
-			key.run_at = DatumGetTimestampTz(slot_getattr(slot, c.run_at, &isnull));
-			key.id = DatumGetInt64(slot_getattr(slot, c.id, &isnull));
-			slot_getattr(slot, c.lease_expires_at, &isnull);
-			core::EntryAction action = core::NextEntry(decide, key, !isnull);
-			if (action == core::EntryAction::kEndScan)
-				break;
-			if (action == core::EntryAction::kTry && TakeJob(&claim, slot)) {
-				taken_keys[decide.taken] = key;
-				core::NoteTaken(decide);
-				if (decide.done)
-					break;
-			}
+	Relation primary_key = index_open(RelationInDlq(schema, "job_pkey"), AccessShareLock);
+	Lane plain_lane;
+	plain_lane.plain = true;
+	plain_lane.slot = table_slot_create(claim.job_rel, nullptr);
+	plain_lane.decide = core::BeginClaimScan(claim.now, batch, queue.paused);
+	plain_lane.has_job = false;
+	plain_lane.ended = false;
+	plain_lane.queue_id = queue.id;
+	plain_lane.start = begun_plain.queue_id == queue.id ? begun_plain.queue.start : core::kLowestClaimKey;
+	plain_lane.scan = index_beginscan(claim.job_rel, primary_key, snapshot, kScanKeys, 0);
+	MakePlainScanKeys(plain_lane.keys, std::max(plain_lane.start.id, core::PlainLaneFirst(queue.id)),
+	                  core::PlainLaneLast(queue.id));
+	index_rescan(plain_lane.scan, plain_lane.keys, kScanKeys, nullptr, 0);
+
+	// Jobs taken from each lane, in claim order, for the lease bounds.
+	core::ClaimKey *taken_index = static_cast<core::ClaimKey *>(palloc(sizeof(core::ClaimKey) * batch));
+	core::ClaimKey *taken_plain = static_cast<core::ClaimKey *>(palloc(sizeof(core::ClaimKey) * batch));
+	int32 taken_index_count = 0;
+	int32 taken_plain_count = 0;
+	int32 taken = 0;
+	AdvanceLane(&index_lane, c);
+	AdvanceLane(&plain_lane, c);
+	while (taken < batch && (index_lane.has_job || plain_lane.has_job)) {
+		bool from_plain = core::TakePlainLaneNext(index_lane.has_job, index_lane.key, plain_lane.has_job,
+		                                          plain_lane.key);
+		Lane *lane = from_plain ? &plain_lane : &index_lane;
+		lane->has_job = false;
+		if (TakeJob(&claim, lane->slot)) {
+			if (from_plain)
+				taken_plain[taken_plain_count++] = core::PlainLaneKey(lane->key.id);
+			else
+				taken_index[taken_index_count++] = lane->key;
+			taken++;
+			// Both lanes count the claim's jobs: either ends its scan when the batch is full.
+			core::NoteTaken(index_lane.decide);
+			core::NoteTaken(plain_lane.decide);
 		}
-		from = ScanFrom::kAbovePriority;
-	} while (core::NextDescent(decide, &above_priority));
+		if (taken < batch)
+			AdvanceLane(lane, c);
+	}
 
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(index_lane.scan);
+	index_endscan(plain_lane.scan);
+	ExecDropSingleTupleTableSlot(index_lane.slot);
+	ExecDropSingleTupleTableSlot(plain_lane.slot);
 	EndIndexEntries(&claim.inserter);
 	index_close(claim_index, NoLock);
+	index_close(primary_key, NoLock);
 	table_close(claim.job_rel, NoLock);
 	MemoryContextDelete(claim.job_context);
 	PopActiveSnapshot();
 
-	if (decide.taken > 0)
-		hint::NoteLeasedKeys(queue.id, taken_keys, decide.taken);
-	if (decide.seen_first)
-		hint::FinishClaim(&begun, queue_name, queue.id, decide.first_visible, snapshot_xmin);
-	return decide.taken;
+	hint::NoteLeasedKeys(queue.id, false, taken_index, taken_index_count);
+	hint::NoteLeasedKeys(queue.id, true, taken_plain, taken_plain_count);
+	if (index_lane.decide.seen_first)
+		hint::FinishClaim(&begun_index, queue_name, queue.id, index_lane.decide.first_visible, snapshot_xmin);
+	if (plain_lane.decide.seen_first)
+		hint::FinishClaim(&begun_plain, queue_name, queue.id, core::PlainLaneKey(plain_lane.decide.first_visible.id),
+		                  snapshot_xmin);
+	return static_cast<uint64>(taken);
 }
 
 } // namespace dlq::pg::store

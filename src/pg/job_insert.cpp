@@ -18,6 +18,7 @@
 //
 // Plain C style like the fmgr entry points (guard.hpp): only PODs and Datums live across PostgreSQL calls.
 #include "core/claim_hint.hpp"
+#include "core/job_id.hpp"
 #include "pg/claim_hint.hpp"
 #include "pg/job_page_reuse.hpp"
 #include "pg/job_relations.hpp"
@@ -62,7 +63,7 @@ constexpr Oid kColumnTypes[kJobColumns] = {
 // Columns that have a default in dlq--0.1.0.sql; the jobs formed here set them all.
 bool
 HasOwnDefault(int column) {
-	return column == kId || column == kEnqueuedAt || column == kPriority || column == kAttempt;
+	return column == kEnqueuedAt || column == kPriority || column == kAttempt;
 }
 
 // Columns a new job may leave null (no NOT NULL in dlq--0.1.0.sql).
@@ -107,8 +108,8 @@ LayoutOf(Relation rel) {
 	return layout;
 }
 
-// Whether an INSERT into dlq.job would run nothing this file does not do itself: no rule, no trigger but
-// dlq's own, no CHECK constraint, the columns as created.
+// Whether an INSERT into dlq.job would run nothing this file does not do itself: no rule, no trigger and
+// no CHECK constraint but dlq's own, the columns as created.
 bool
 CanInsertDirectly(Relation rel) {
 	// rd_rules, not relhasrules: pg_class keeps that set after the last rule is dropped.
@@ -118,9 +119,12 @@ CanInsertDirectly(Relation rel) {
 		for (int i = 0; i < rel->trigdesc->numtriggers; i++)
 			if (strcmp(rel->trigdesc->triggers[i].tgname, "job_written") != 0)
 				return false;
+	// Only dlq's own CHECK, which the ids formed here meet (core::MakeJobId).
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
-	if (constr != nullptr && constr->num_check > 0)
-		return false;
+	if (constr != nullptr)
+		for (int i = 0; i < constr->num_check; i++)
+			if (strcmp(constr->check[i].ccname, "job_id_carries_queue") != 0)
+				return false;
 	return LayoutOf(rel).as_created;
 }
 
@@ -146,8 +150,11 @@ struct Insert {
 	TimestampTz now;
 	CommandId command;
 	IndexInserter inserter;
-	core::ClaimKey lowest;
-	bool wrote;
+	// The lowest key written to each claim lane, for the hints.
+	core::ClaimKey lowest_indexed;
+	bool wrote_indexed;
+	int64 lowest_plain;
+	bool wrote_plain;
 };
 
 // Opens the insert; false, with kNotDirect or kUnknownQueue in *refused, when it cannot.
@@ -188,8 +195,10 @@ BeginInsert(Datum queue_name, Insert *insert, DirectInsert *refused) {
 	insert->now = GetCurrentTransactionStartTimestamp(); // now()
 	insert->command = GetCurrentCommandId(true);
 	insert->inserter = kNoIndexInserter;
-	insert->lowest = core::ClaimKey{0, 0, 0};
-	insert->wrote = false;
+	insert->lowest_indexed = core::ClaimKey{0, 0, 0};
+	insert->wrote_indexed = false;
+	insert->lowest_plain = 0;
+	insert->wrote_plain = false;
 	return true;
 }
 
@@ -199,10 +208,11 @@ EmptyPayload() {
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 }
 
-// Forms the tuple of a new job (id drawn from the sequence) and notes its key.
+// Forms the tuple of a new job (id drawn from the sequence) and notes its key in its claim lane.
 HeapTuple
 FormJob(Insert *insert, const NewJob &job, int64 *id) {
-	*id = nextval_internal(insert->sequence, true);
+	bool plain = core::BornPlain(job.priority, job.run_at, insert->now);
+	*id = core::MakeJobId(insert->queue.id, plain, nextval_internal(insert->sequence, true));
 	const int *at = insert->layout->index;
 	int natts = RelationGetDescr(insert->rel)->natts;
 	Datum *values = static_cast<Datum *>(palloc0(sizeof(Datum) * natts));
@@ -228,10 +238,16 @@ FormJob(Insert *insert, const NewJob &job, int64 *id) {
 	pfree(values);
 	pfree(nulls);
 
-	core::ClaimKey key{job.priority, job.run_at, *id};
-	if (!insert->wrote || core::KeyBefore(key, insert->lowest))
-		insert->lowest = key;
-	insert->wrote = true;
+	if (plain) {
+		if (!insert->wrote_plain || *id < insert->lowest_plain)
+			insert->lowest_plain = *id;
+		insert->wrote_plain = true;
+	} else {
+		core::ClaimKey key{job.priority, job.run_at, *id};
+		if (!insert->wrote_indexed || core::KeyBefore(key, insert->lowest_indexed))
+			insert->lowest_indexed = key;
+		insert->wrote_indexed = true;
+	}
 	return tuple;
 }
 
@@ -242,8 +258,10 @@ EndInsert(Insert *insert) {
 	// As after a statement: later commands of the transaction see the jobs.
 	CommandCounterIncrement();
 	table_close(insert->rel, NoLock);
-	if (insert->wrote)
-		hint::NoteWrittenKey(insert->queue.id, insert->lowest);
+	if (insert->wrote_indexed)
+		hint::NoteWrittenKey(insert->queue.id, false, insert->lowest_indexed);
+	if (insert->wrote_plain)
+		hint::NoteWrittenKey(insert->queue.id, true, core::PlainLaneKey(insert->lowest_plain));
 }
 
 // ---- a batch's elements (validated by core::ValidateJobBatch) --------------------------------------
@@ -399,3 +417,24 @@ InsertJobBatchDirectly(Datum queue_name, Jsonb *jobs, int count, int64 *ids) {
 }
 
 } // namespace dlq::pg::store
+
+extern "C" {
+
+// dlq._new_job_id(queue_id, priority, run_at): the id of a new job (core/job_id.hpp), for the statements
+// that insert jobs. The sequence's MAXVALUE and the queue id sequence's keep it in range.
+PG_FUNCTION_INFO_V1(dlq_new_job_id);
+Datum
+dlq_new_job_id(PG_FUNCTION_ARGS) {
+	int32 queue_id = PG_GETARG_INT32(0);
+	int32 priority = PG_GETARG_INT32(1);
+	TimestampTz run_at = PG_GETARG_TIMESTAMPTZ(2);
+	if (queue_id < 1 || queue_id > dlq::core::kMaxQueueId)
+		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+		                errmsg("queue id %d is out of the range a job id can carry", queue_id),
+		                errdetail("Queue ids run from 1 to %d.", dlq::core::kMaxQueueId)));
+	Oid sequence = dlq::pg::store::RelationInDlq(get_namespace_oid("dlq", false), "job_id_seq");
+	bool plain = dlq::core::BornPlain(priority, run_at, GetCurrentTransactionStartTimestamp());
+	PG_RETURN_INT64(dlq::core::MakeJobId(queue_id, plain, nextval_internal(sequence, true)));
+}
+
+} // extern "C"

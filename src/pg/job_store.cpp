@@ -16,17 +16,21 @@ namespace dlq::pg::store {
 
 // ---- enqueue ----------------------------------------------------------------------------------------
 
+// A new job's id (core/job_id.hpp) from its queue id, priority and run_at.
+#define DLQ_NEW_JOB_ID(queue_id, priority, run_at) "dlq._new_job_id(" queue_id ", " priority ", " run_at ")"
+
 #define DLQ_INSERT_JOB_COLUMNS \
-	"INSERT INTO dlq.job (queue_id, kind, payload, run_at, priority, max_attempts, tenant, actor, dedup_key) " \
-	"SELECT q.id, $2, coalesce($3, '{}'::jsonb), coalesce($4, now()), coalesce($5, 0), " \
+	"INSERT INTO dlq.job (id, queue_id, kind, payload, run_at, priority, max_attempts, tenant, actor, dedup_key) " \
+	"SELECT " DLQ_NEW_JOB_ID("q.id", "coalesce($5, 0)", "coalesce($4, now())") ", " \
+	"       q.id, $2, coalesce($3, '{}'::jsonb), coalesce($4, now()), coalesce($5, 0), " \
 	"       coalesce($6, q.max_attempts), $7, $8, $9 " \
 	"  FROM dlq.queue AS q WHERE q.name = $1 "
 
 #define DLQ_NEW_JOB_TYPES {TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID}
 
-// Every statement that makes jobs wait returns their (id, queue_id, priority, run_at) in four adjacent
-// columns, from which ExecWrite notes the write for the claim hints (claim_hint.hpp).
-#define DLQ_RETURNING_NEW_JOB "RETURNING id, queue_id, priority, run_at"
+// Every statement that makes jobs wait returns their (id, queue_id, priority, run_at, enqueued_at) in five
+// adjacent columns, from which ExecWrite notes the write for the claim hints of its lane (claim_hint.hpp).
+#define DLQ_RETURNING_NEW_JOB "RETURNING id, queue_id, priority, run_at, enqueued_at"
 
 static KeptStatement insert_job = {DLQ_INSERT_JOB_COLUMNS DLQ_RETURNING_NEW_JOB, 9, DLQ_NEW_JOB_TYPES, nullptr};
 
@@ -46,7 +50,7 @@ static KeptStatement find_queue = {
 static constexpr int kDedupAttempts = 5;
 
 // Executes a statement that makes jobs wait, marked as the API's own write for the table's trigger, and
-// notes its rows' keys (columns key_column .. key_column + 3) before the transaction can commit.
+// notes its rows' keys (columns key_column .. key_column + 4) before the transaction can commit.
 static uint64
 ExecWrite(KeptStatement *statement, Datum *values, const char *nulls, int key_column) {
 	hint::BeginApiWrite();
@@ -92,7 +96,7 @@ FindQueue(Datum queue_name, QueueInfo *out) {
 // leaves `inserted` false and the caller's second statement finds the live job holding the key.
 #define DLQ_BATCH_INPUT \
 	"WITH input AS MATERIALIZED ( " \
-	"  SELECT nextval('dlq.job_id_seq') AS id, x.* " \
+	"  SELECT " DLQ_NEW_JOB_ID("$1", "coalesce(x.priority, 0)", "coalesce(x.run_at, now())") " AS id, x.* " \
 	"    FROM ROWS FROM (jsonb_to_recordset($3) AS (kind text, payload jsonb, run_at timestamptz, " \
 	"         priority integer, max_attempts integer, tenant text, actor text, dedup_key text)) " \
 	"         WITH ORDINALITY AS x (kind, payload, run_at, priority, max_attempts, tenant, actor, dedup_key, ord)), " \
@@ -104,13 +108,13 @@ FindQueue(Datum queue_name, QueueInfo *out) {
 
 static KeptStatement insert_batch = {
     DLQ_BATCH_INPUT "RETURNING 1) "
-    "SELECT i.ord, i.id, $1, coalesce(i.priority, 0), coalesce(i.run_at, now()) FROM input AS i ORDER BY i.ord",
+    "SELECT i.ord, i.id, $1, coalesce(i.priority, 0), coalesce(i.run_at, now()), now() FROM input AS i ORDER BY i.ord",
     3, {INT4OID, INT4OID, JSONBOID}, nullptr};
 
 static KeptStatement insert_batch_dedup = {
     DLQ_BATCH_INPUT "ON CONFLICT (queue_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id) "
     "SELECT i.ord, CASE WHEN ins.id IS NULL THEN NULL ELSE i.id END, $1, coalesce(i.priority, 0), "
-    "       coalesce(i.run_at, now()), i.dedup_key "
+    "       coalesce(i.run_at, now()), now(), i.dedup_key "
     "  FROM input AS i LEFT JOIN ins ON ins.id = i.id ORDER BY i.ord",
     3, {INT4OID, INT4OID, JSONBOID}, nullptr};
 
@@ -134,7 +138,7 @@ ResolveDedupConflicts(const QueueInfo *queue) {
 		bool isnull;
 		ords[row] = Int64GetDatum(SpiInt64(row, 1, &isnull));
 		ids[row] = Int64GetDatum(SpiInt64(row, 2, &id_nulls[row]));
-		Datum key = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 6, &key_nulls[row]);
+		Datum key = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 7, &key_nulls[row]);
 		keys[row] = key_nulls[row] ? (Datum)0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(key));
 	}
 	int dims[1] = {static_cast<int>(n)};
@@ -234,7 +238,7 @@ static KeptStatement retry_job = {
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
     " WHERE j.id = $1 AND j.worker = $2 AND j.lease_expires_at IS NOT NULL AND j.attempt < j.max_attempts "
     "   AND " DLQ_QUEUE_ROW_EXISTS " "
-    "RETURNING j.id, j.queue_id, j.priority, j.run_at",
+    "RETURNING j.id, j.queue_id, j.priority, j.run_at, j.enqueued_at",
     6, {INT8OID, TEXTOID, TEXTOID, JSONBOID, FLOAT8OID, INTERVALOID}, nullptr};
 
 bool
@@ -341,15 +345,20 @@ FindDeadLetterOfJob(Datum job_id) {
 // serialization error instead of requeueing into the dropped queue. (In READ COMMITTED the drop's lock on
 // dlq.job held this statement until it committed, so its snapshot no longer shows the queue.)
 static KeptStatement requeue_dead_letters = {
-    "INSERT INTO dlq.job (queue_id, kind, payload, run_at, priority, max_attempts, tenant, actor, replayed_from) "
-    "SELECT q.id, d.kind, d.payload, $2, d.priority, d.max_attempts, d.tenant, d.actor, d.id "
+    "INSERT INTO dlq.job (id, queue_id, kind, payload, run_at, priority, max_attempts, tenant, actor, replayed_from) "
+    "SELECT " DLQ_NEW_JOB_ID("q.id", "d.priority", "$2") ", q.id, d.kind, d.payload, $2, d.priority, d.max_attempts, "
+    "       d.tenant, d.actor, d.id "
     "  FROM dlq.dead_letter AS d JOIN dlq.queue AS q ON q.name = d.queue "
     " WHERE d.id = ANY ($1) "
     " ORDER BY d.id FOR KEY SHARE OF q "
-    "RETURNING replayed_from, id, queue_id, priority, run_at",
+    "RETURNING replayed_from, id, queue_id, priority, run_at, enqueued_at",
     2, {INT8ARRAYOID, TIMESTAMPTZOID}, nullptr};
 
-static KeptStatement delete_queue_jobs = {"DELETE FROM dlq.job WHERE queue_id = $1", 1, {INT4OID}, nullptr};
+// A queue's jobs are its range of the primary key (job_id_carries_queue).
+#define DLQ_QUEUE_ID_RANGE(queue_id) \
+	"j.id BETWEEN (" queue_id ")::bigint << 45 AND ((" queue_id ")::bigint << 45) + 35184372088831"
+static KeptStatement delete_queue_jobs = {"DELETE FROM dlq.job AS j WHERE " DLQ_QUEUE_ID_RANGE("$1"), 1, {INT4OID},
+                                          nullptr};
 
 uint64
 RequeueDeadLetters(Datum dead_letter_ids, Datum run_at) {
@@ -367,23 +376,35 @@ DeleteQueueJobs(Datum queue_id) {
 // The sweep's probe: the first live entry of a queue's claim index after a condition (one descent; dead
 // entries at the head are stepped over here), and the due range of its priority read from that entry, so
 // the range scan does not step over them again.
+// The claim index's predicate (core::InClaimIndex), written out so that the planner reads that index for
+// a statement that has it among its conditions.
+#define DLQ_IN_CLAIM_INDEX "(j.priority <> 0 OR j.run_at <> j.enqueued_at OR (j.id & 17592186044416) <> 0)"
+// A queue's plain lane: its range of the primary key without the scheduled bit, and no entry in the
+// claim index.
+#define DLQ_PLAIN_LANE(queue_id, from) \
+	"j.id BETWEEN greatest(" from ", (" queue_id ")::bigint << 45) AND ((" queue_id ")::bigint << 45) + 17592186044415 " \
+	"AND NOT " DLQ_IN_CLAIM_INDEX " "
+
 #define DLQ_FIRST_ENTRY(queue_id, after) \
 	"SELECT j.priority AS pr, j.run_at AS since, j.id AS since_id FROM dlq.job AS j " \
-	" WHERE j.queue_id = " queue_id after " ORDER BY j.priority, j.run_at, j.id LIMIT 1"
+	" WHERE j.queue_id = " queue_id after " AND " DLQ_IN_CLAIM_INDEX " ORDER BY j.priority, j.run_at, j.id LIMIT 1"
 #define DLQ_DUE_FROM_PROBE "(j.run_at, j.id) >= (p.since, p.since_id) AND j.run_at <= now() "
 
 // Jobs whose lease expired, without an index on the lease (that would make every claim a non-HOT
 // update): for each queue and each of its priorities (found with a loose index scan, as there are
-// few), the due range of the claim index is read, where every running job lies, from the probe above:
-// the entries that rescues and completions left dead at the head are stepped over once, not twice.
+// few), the due range of the claim index is read, where every running job of that lane lies, from the
+// probe above (the entries that rescues and completions left dead at the head are stepped over once,
+// not twice); and each queue's plain lane, whole.
 // One list serves both outcomes (rescue, or dead-letter on the last attempt), so the range is read once
-// per sweep; a sweep may then handle fewer than a batch of one outcome, and the next sweep goes on.
+// per sweep; a sweep may then handle fewer than a batch of one outcome, and the next sweep goes on. Each
+// lane gives up to a batch, and the outcomes take the oldest expired leases among them.
 // Candidates only: the statements below lock and re-check them.
 //
 // This is the full pass (core/sweep_bound.hpp). It also returns the highest running job of each priority
 // it read, which raises the lease bounds to cover jobs claimed before the server started: rows
-// (queue_id, priority, run_at, id, candidates), or one row of nulls and the candidates. That due range is
-// read backwards to its last running job (a running job was due when claimed), from $3, the clock when the
+// (queue_id, priority, run_at, id, candidates; the queue's id negated and a null run_at for a plain lane),
+// or one row of nulls and the candidates. That due range, or the plain lane, is read backwards to its last
+// running job (a running job was due when claimed), from $3, the clock when the
 // sweep began: not now(), which in a transaction begun earlier would end the range before jobs written
 // since (the gate of core/sweep_bound.hpp only sees writers still open when the sweep began).
 static KeptStatement find_expired = {
@@ -394,38 +415,53 @@ static KeptStatement find_expired = {
     "  UNION ALL "
     "  SELECT p.queue_id, f.pr, f.since, f.since_id FROM prios AS p CROSS JOIN LATERAL ( "
     DLQ_FIRST_ENTRY("p.queue_id", " AND j.priority > p.pr") ") AS f), "
+    "plain AS (SELECT q.id AS queue_id FROM dlq.queue AS q WHERE $1 = 0 OR q.id = $1), "
     "candidates AS ( "
-    "  SELECT coalesce(array_agg(c.id), '{}') AS ids FROM ( "
+    "  SELECT coalesce(array_agg(c.id), '{}') AS ids FROM (( "
     "    SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
     "      SELECT j.id FROM dlq.job AS j "
     "       WHERE j.queue_id = p.queue_id AND j.priority = p.pr "
-    "         AND " DLQ_DUE_FROM_PROBE "AND j.lease_expires_at < now() "
+    "         AND " DLQ_DUE_FROM_PROBE "AND j.lease_expires_at < now() AND " DLQ_IN_CLAIM_INDEX
     "       LIMIT $2) AS e "
-    "     LIMIT $2) AS c), "
+    "     LIMIT $2) UNION ALL ( "
+    "    SELECT e.id FROM plain AS p CROSS JOIN LATERAL ( "
+    "      SELECT j.id FROM dlq.job AS j "
+    "       WHERE " DLQ_PLAIN_LANE("p.queue_id", "0") "AND j.run_at <= now() AND j.lease_expires_at < now() "
+    "       LIMIT $2) AS e "
+    "     LIMIT $2)) AS c), "
     "running AS ( "
     "  SELECT p.queue_id, p.pr, r.run_at, r.id FROM prios AS p CROSS JOIN LATERAL ( "
     "    SELECT j.run_at, j.id FROM dlq.job AS j "
     "     WHERE j.queue_id = p.queue_id AND j.priority = p.pr "
     "       AND (j.run_at, j.id) >= (p.since, p.since_id) AND j.run_at <= $3 "
-    "       AND j.lease_expires_at IS NOT NULL "
-    "     ORDER BY j.run_at DESC, j.id DESC LIMIT 1) AS r) "
+    "       AND j.lease_expires_at IS NOT NULL AND " DLQ_IN_CLAIM_INDEX
+    "     ORDER BY j.run_at DESC, j.id DESC LIMIT 1) AS r "
+    "  UNION ALL "
+    "  SELECT -p.queue_id, 0, NULL::timestamptz, r.id FROM plain AS p CROSS JOIN LATERAL ( "
+    "    SELECT j.id FROM dlq.job AS j "
+    "     WHERE " DLQ_PLAIN_LANE("p.queue_id", "0") "AND j.run_at <= $3 AND j.lease_expires_at IS NOT NULL "
+    "     ORDER BY j.id DESC LIMIT 1) AS r) "
     "SELECT r.queue_id, r.pr, r.run_at, r.id, c.ids FROM candidates AS c LEFT JOIN running AS r ON true",
     3, {INT4OID, INT4OID, TIMESTAMPTZOID}, nullptr};
 
 // A bounded sweep: each priority leased from is read up to its lease bound only, so a backlog of
 // waiting due jobs above the bound costs nothing, and from the queue's claim hint in the hint's priority,
 // so the dead entries of finished jobs before it are not stepped over either. Priorities never leased
-// from hold no running job and are not read.
+// from hold no running job and are not read. A plain lane (a negated queue id) likewise, by id.
 static KeptStatement find_expired_bounded = {
     "SELECT coalesce(array_agg(c.id), '{}') FROM ( "
     "  SELECT e.id FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::bigint[], "
     "                          $6::timestamptz[], $7::bigint[]) AS b(queue_id, pr, run_at, id, from_run_at, from_id) "
-    "  CROSS JOIN LATERAL ( "
+    "  CROSS JOIN LATERAL (( "
     "    SELECT j.id FROM dlq.job AS j "
-    "     WHERE j.queue_id = b.queue_id AND j.priority = b.pr AND (j.run_at, j.id) <= (b.run_at, b.id) "
-    "       AND (j.run_at, j.id) >= (b.from_run_at, b.from_id) "
+    "     WHERE b.queue_id > 0 AND j.queue_id = b.queue_id AND j.priority = b.pr "
+    "       AND (j.run_at, j.id) <= (b.run_at, b.id) AND (j.run_at, j.id) >= (b.from_run_at, b.from_id) "
+    "       AND j.run_at <= now() AND j.lease_expires_at < now() AND " DLQ_IN_CLAIM_INDEX
+    "     LIMIT $5) UNION ALL ( "
+    "    SELECT j.id FROM dlq.job AS j "
+    "     WHERE b.queue_id < 0 AND " DLQ_PLAIN_LANE("-b.queue_id", "b.from_id") "AND j.id <= b.id "
     "       AND j.run_at <= now() AND j.lease_expires_at < now() "
-    "     LIMIT $5) AS e "
+    "     LIMIT $5)) AS e "
     "   LIMIT $5) AS c",
     7, {INT4ARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT4OID, TIMESTAMPTZARRAYOID, INT8ARRAYOID},
     nullptr};
@@ -448,7 +484,7 @@ static KeptStatement rescue_expired = {
     "                'lease expired', jsonb_build_object('sweep_id', $3, 'lease_expired_at', j.lease_expires_at))), "
     "       first_failed_at = coalesce(j.first_failed_at, now()) "
     " WHERE j.id = ANY (ARRAY(SELECT id FROM expired)) "
-    "RETURNING j.id, j.queue_id, j.priority, j.run_at",
+    "RETURNING j.id, j.queue_id, j.priority, j.run_at, j.enqueued_at",
     3, {INT8ARRAYOID, INT4OID, INT8OID}, nullptr};
 
 static KeptStatement lock_stuck = {

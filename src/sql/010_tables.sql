@@ -1,6 +1,7 @@
 -- Base tables. Applications never touch them: everything goes through dlq.* functions and views.
 
-CREATE SEQUENCE dlq.queue_id_seq AS integer;
+-- A queue id is a job id's top 18 bits (src/core/job_id.hpp): at most 262,143 queues are ever created.
+CREATE SEQUENCE dlq.queue_id_seq AS integer MAXVALUE 262143;
 CREATE TABLE dlq.queue (
 	id              integer PRIMARY KEY DEFAULT pg_catalog.nextval('dlq.queue_id_seq'::pg_catalog.regclass),
 	name            text NOT NULL UNIQUE,
@@ -31,10 +32,13 @@ CREATE TABLE dlq.reason (
 -- Columns are grouped by when they change, fixed-width ones first in each group. An update that keeps
 -- the row on its page logs only the bytes between the row's unchanged prefix and suffix, so the columns
 -- a claim or heartbeat sets come last: a claim logs them (~30 bytes), not the payload.
-CREATE SEQUENCE dlq.job_id_seq;
+-- A job id carries its queue (src/core/job_id.hpp): (queue id << 45) | (scheduled << 44) | n, n from
+-- this sequence (2^44 - 1 jobs in all, 55 years at 10,000 jobs a second), so that the primary key holds
+-- each queue's jobs together in the order they were enqueued. The writers compute it (dlq._new_job_id).
+CREATE SEQUENCE dlq.job_id_seq MAXVALUE 17592186044415;
 CREATE TABLE dlq.job (
 	-- set at enqueue, never changed
-	id                 bigint PRIMARY KEY DEFAULT pg_catalog.nextval('dlq.job_id_seq'::pg_catalog.regclass),
+	id                 bigint PRIMARY KEY,
 	enqueued_at        timestamptz NOT NULL DEFAULT now(),
 	replayed_from      bigint,
 	queue_id           integer NOT NULL,
@@ -54,22 +58,26 @@ CREATE TABLE dlq.job (
 	first_attempted_at timestamptz,
 	attempt            integer NOT NULL DEFAULT 0,
 	lease_expires_at   timestamptz,
-	worker             text
+	worker             text,
+	-- So a queue's jobs are exactly its range of the primary key, whoever wrote them.
+	CONSTRAINT job_id_carries_queue CHECK (id >> 45 = queue_id)
 ) WITH (fillfactor = 40, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
         autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_cost_delay = 0);
 ALTER SEQUENCE dlq.job_id_seq OWNED BY dlq.job.id;
--- Claim order. A claim changes no indexed column (the lease is not indexed), so with the room that
--- fillfactor 40 leaves on each page (new versions of all of a page's jobs fit beside them) the claim
--- and the heartbeat are HOT updates: no new index entries and little WAL. (Fail and rescue move run_at,
--- so they are not.) Running jobs stay in this index and claims step over them; there are at most
--- (workers x batch) of them. The sweeper finds expired leases through this index too: a running job
--- was due when claimed, so it lies in the run_at <= now() range of its priority.
--- The predicate is always true (queue_id is NOT NULL), and it is there for the planner: a statement can
--- use this index only when it constrains queue_id, as every claim-order read does. Without it, a lookup
--- by id alone (complete, fail, the sweeper's re-checks) could scan this index end to end, its last column
--- being id: after the table was analyzed nearly empty (a drained queue) the planner costs that scan like
--- a primary key probe, and chose it (regress 11_claim_plan).
-CREATE INDEX job_claim_idx ON dlq.job (queue_id, priority, run_at, id) WHERE queue_id IS NOT NULL;
+-- Claim order, in two lanes (src/core/job_id.hpp). Plain jobs (enqueued to run at once, priority 0) are
+-- claimed through the primary key, in id order: their ids keep each queue's together. Every other job
+-- (scheduled, prioritised, retried, rescued) is claimed through this index, whose predicate is
+-- core::InClaimIndex; a claim merges the two lanes in (priority, run_at, id) order. A claim changes no
+-- indexed column (the lease is not indexed), so with the room that fillfactor 40 leaves on each page
+-- (new versions of all of a page's jobs fit beside them) the claim and the heartbeat are HOT updates:
+-- no new index entries and little WAL. (Fail and rescue move run_at, so they are not, and move a plain
+-- job into this index.) Running jobs stay in their lane and claims step over them; there are at most
+-- (workers x batch) of them. The sweeper finds expired leases in the same lanes: a running job was due
+-- when claimed, so it lies in the run_at <= now() range of its priority, or in its queue's plain range.
+-- A statement reads this index only when its conditions imply the predicate: lookups by id take the
+-- primary key.
+CREATE INDEX job_claim_idx ON dlq.job (queue_id, priority, run_at, id)
+	WHERE priority <> 0 OR run_at <> enqueued_at OR (id & 17592186044416) <> 0;
 -- Retries past their recovery window, for the sweeper.
 CREATE INDEX job_first_failed_idx ON dlq.job (first_failed_at) WHERE first_failed_at IS NOT NULL;
 -- At most one live job per (queue, dedup_key).

@@ -41,6 +41,14 @@ LANGUAGE C STRICT
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dlq_requeue_dead_letters';
 
+-- The id of a new job of the queue (src/core/job_id.hpp): its queue, whether it is born plain, and the
+-- next value of dlq.job_id_seq.
+CREATE FUNCTION dlq._new_job_id(queue_id integer, priority integer, run_at timestamptz)
+RETURNS bigint
+LANGUAGE C STRICT VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dlq_new_job_id';
+
 CREATE FUNCTION dlq._delete_queue_jobs(queue_id integer)
 RETURNS bigint
 LANGUAGE C STRICT
@@ -70,7 +78,7 @@ LANGUAGE C
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dlq_job_written';
 
-CREATE TRIGGER job_written AFTER INSERT OR UPDATE OF id, queue_id, priority, run_at ON dlq.job
+CREATE TRIGGER job_written AFTER INSERT OR UPDATE OF id, queue_id, priority, run_at, enqueued_at ON dlq.job
 	FOR EACH STATEMENT EXECUTE FUNCTION dlq._job_written();
 ALTER TABLE dlq.job ENABLE ALWAYS TRIGGER job_written;
 

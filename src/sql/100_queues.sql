@@ -197,7 +197,10 @@ BEGIN
 			      DETAIL = 'A queue is dropped once no transaction that wrote jobs (of any queue) is open.',
 			      HINT = 'Look for a long transaction in pg_stat_activity or a prepared one in pg_prepared_xacts, then retry.';
 	END;
-	SELECT count(*) INTO v_jobs FROM dlq.job AS j WHERE j.queue_id OPERATOR(pg_catalog.=) v_id;
+	-- A queue's jobs are its range of ids (job_id_carries_queue), read through the primary key.
+	SELECT count(*) INTO v_jobs FROM dlq.job AS j
+	 WHERE j.id OPERATOR(pg_catalog.>=) (v_id::bigint OPERATOR(pg_catalog.<<) 45)
+	   AND j.id OPERATOR(pg_catalog.<=) ((v_id::bigint OPERATOR(pg_catalog.<<) 45) OPERATOR(pg_catalog.+) 35184372088831);
 	SELECT count(*) INTO v_dead FROM dlq.dead_letter AS d WHERE d.queue OPERATOR(pg_catalog.=) drop_queue.queue;
 	IF (v_jobs OPERATOR(pg_catalog.>) 0 OR v_dead OPERATOR(pg_catalog.>) 0) AND NOT force THEN
 		RAISE EXCEPTION 'queue "%" is not empty', queue
@@ -213,7 +216,9 @@ BEGIN
 	-- already replayed). One that was claimed may have done its work: it stays replayed (force replays it).
 	UPDATE dlq.dead_letter AS d SET last_replay_job_id = NULL
 	  FROM dlq.job AS j
-	 WHERE j.queue_id OPERATOR(pg_catalog.=) v_id AND j.replayed_from IS NOT NULL
+	 WHERE j.id OPERATOR(pg_catalog.>=) (v_id::bigint OPERATOR(pg_catalog.<<) 45)
+	   AND j.id OPERATOR(pg_catalog.<=) ((v_id::bigint OPERATOR(pg_catalog.<<) 45) OPERATOR(pg_catalog.+) 35184372088831)
+	   AND j.replayed_from IS NOT NULL
 	   AND j.attempt OPERATOR(pg_catalog.=) 0
 	   AND d.id OPERATOR(pg_catalog.=) j.replayed_from AND d.last_replay_job_id OPERATOR(pg_catalog.=) j.id;
 	v_deleted := dlq._delete_queue_jobs(v_id);

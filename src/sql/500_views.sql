@@ -20,7 +20,8 @@ SELECT q.name AS queue,
 	       count(*) FILTER (WHERE x.lease_expires_at IS NULL AND x.run_at > now()) AS scheduled,
 	       count(*) FILTER (WHERE x.lease_expires_at IS NOT NULL) AS running,
 	       min(x.run_at) FILTER (WHERE x.lease_expires_at IS NULL AND x.run_at <= now()) AS oldest_available_at
-	  FROM dlq.job AS x WHERE x.queue_id = q.id) AS j ON true
+	  FROM dlq.job AS x
+	 WHERE x.id BETWEEN q.id::bigint << 45 AND (q.id::bigint << 45) + 35184372088831) AS j ON true -- the queue's ids
   LEFT JOIN LATERAL (
 	SELECT count(*) AS dead_letters, count(*) FILTER (WHERE NOT y.reviewed) AS unreviewed
 	  FROM dlq.dead_letter AS y WHERE y.queue = q.name) AS d ON true;

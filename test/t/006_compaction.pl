@@ -180,7 +180,8 @@ is(sql(q{SELECT count(*) FROM public.done JOIN dlq.job ON id = job_id}), '0', 'a
 sql(q{SELECT dlq.complete_many(ARRAY(SELECT id FROM dlq.job WHERE worker = 'keeper'), 'keeper')});
 sql(q{INSERT INTO public.done SELECT job_id FROM dlq.claim('c', 'w', 1000) AS c WHERE dlq.complete(c.job_id, 'w')});
 is(sql(q{SELECT count(*) FROM dlq.job}), '0', 'the queue drains');
-is(sql(qq{SELECT count(*) FROM generate_series(1, $enqueued) AS g WHERE g NOT IN (SELECT job_id FROM public.done)}), '3',
+is(sql(qq{SELECT count(*) FROM generate_series(1, $enqueued) AS g
+           WHERE g NOT IN (SELECT job_id & 17592186044415 FROM public.done)}), '3', # job numbers 1 .. n
 	'every job enqueued was done, once (the 3 leased ones by their keeper)');
 is(sql(q{SELECT count(*) FROM public.done}), $enqueued - 3, 'and nothing else');
 
