@@ -1,18 +1,21 @@
-// The claim, run without the executor: it reads the claim index and updates the jobs it takes through
-// the index and heap access methods. As a SQL statement (a recursive CTE, FOR UPDATE SKIP LOCKED, an
-// UPDATE) it cost a nested executor start-up per call, more than the reads and writes themselves, and a
-// row lock per job (a WAL record) before the update. Here a job another transaction is updating or
-// locking is skipped, as SKIP LOCKED skips it (see TakeJob), and the update itself is the only record
-// written (a HOT update, as the claim changes no indexed column).
+// The claim, run without the executor: it reads its queue's two claim lanes (core/job_id.hpp) and updates
+// the jobs it takes through the index and heap access methods. As a SQL statement (a recursive CTE, FOR
+// UPDATE SKIP LOCKED, an UPDATE) it cost a nested executor start-up per call, more than the reads and
+// writes themselves, and a row lock per job (a WAL record) before the update. Here a job another
+// transaction is updating or locking is skipped, as SKIP LOCKED skips it (see TakeJob), and the update
+// itself is the only record written (a HOT update, as the claim changes no indexed column).
 //
-// It reads the claim index (queue, priority, run_at, id) one priority at a time, lowest first, starting
-// at the queue's claim hint (claim_hint.hpp) so that the entries of finished jobs that vacuum has not
-// removed are not stepped over. In each priority it reads the due range (run_at <= now()), stepping over
-// running jobs (at most workers x batch); a priority whose due range ends before its entries do (jobs
-// scheduled for later) is left by a new descent to the next priority, so millions of future jobs cost a
-// claim one descent. It reports the first entry its snapshot saw from the hint, due or not (which moves
-// the hint), and raises the queue's lease bounds to the jobs it took (sweep_bound.hpp). What it does with
-// each entry is decided in the core (core/claim_scan.hpp, unit-tested).
+// The claim index lane (queue, priority, run_at, id) is read one priority at a time, lowest first,
+// starting at the lane's claim hint (claim_hint.hpp) so that the entries of finished jobs that vacuum has
+// not removed are not stepped over. In each priority it reads the due range (run_at <= now()), stepping
+// over running jobs (at most workers x batch); a priority whose due range ends before its entries do
+// (jobs scheduled for later) is left by a new descent to the next priority, so millions of future jobs
+// cost a claim one descent. The plain lane is the queue's plain range of the primary key, read in id
+// order from its own hint, passing over the versions the claim index holds (a plain job retried). The
+// claim takes from whichever lane's next due job comes first in (priority, run_at, id) order. For each
+// lane it reports the first entry its snapshot saw from the hint, due or not (which moves that hint), and
+// raises that lane's lease bounds to the jobs it took from it (sweep_bound.hpp). What it does with each
+// entry is decided in the core (core/claim_scan.hpp, core/job_id.hpp; unit-tested).
 //
 // Plain C style like the fmgr entry points (guard.hpp): only PODs and Datums live across PostgreSQL calls.
 #include <algorithm>

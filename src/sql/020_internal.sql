@@ -82,6 +82,8 @@ CREATE TRIGGER job_written AFTER INSERT OR UPDATE OF id, queue_id, priority, run
 	FOR EACH STATEMENT EXECUTE FUNCTION dlq._job_written();
 ALTER TABLE dlq.job ENABLE ALWAYS TRIGGER job_written;
 
+-- A queue's claim hint in its claim index lane; under the queue's id negated, in its plain lane (the
+-- primary key: job_id is where claims start, src/core/job_id.hpp).
 CREATE FUNCTION dlq._claim_hint(queue_id integer)
 RETURNS TABLE (priority integer, run_at timestamptz, job_id bigint, writes bigint, open_writers integer)
 LANGUAGE C STRICT
@@ -89,7 +91,7 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dlq_claim_hint';
 
 -- Sweeps read each queue's claim index only up to the highest job a claim has leased, between full
--- passes (src/core/sweep_bound.hpp).
+-- passes (src/core/sweep_bound.hpp); under the queue's id negated, its plain lane.
 CREATE FUNCTION dlq._lease_bounds(queue_id integer)
 RETURNS TABLE (priority integer, run_at timestamptz, job_id bigint)
 LANGUAGE C STRICT
