@@ -67,6 +67,38 @@ SELECT kind FROM dlq.claim('lanes', 'w2', 3);
 SELECT h.job_id >= :first AS plain_hint_moved FROM dlq._claim_hint(-:qid) AS h;
 SELECT count(*) AS completed FROM dlq.job AS j, LATERAL dlq.complete(j.id, 'w2') AS c WHERE j.queue_id = :qid AND c;
 
+-- A long-running plain job does not make claims step over the jobs behind it: claims start at the first
+-- waiting job they saw (past running ones), while the sweeps' start stays at the running job. Here 200
+-- plain jobs fail during an outage and wait an hour in the claim index; their primary key entries lie
+-- between the long job and the new jobs, and each is a row to fetch before it can be passed over.
+SELECT dlq.create_queue('storm', lease => '1 hour');
+SELECT dlq.enqueue('storm', 'long') AS long_job \gset
+SELECT count(*) FROM dlq.enqueue_many('storm', (SELECT jsonb_agg(jsonb_build_object('kind', 'r'))
+                                                  FROM generate_series(1, 200)));
+SELECT kind FROM dlq.claim('storm', 'long-runner');
+SELECT count(*) AS retrying FROM dlq.claim('storm', 'w', 200) AS c
+ WHERE dlq.fail(c.job_id, 'w', 'outage', retry_in => '1 hour') = 'retrying';
+CREATE FUNCTION pg_temp.pkey_entries_read(call text, OUT result text, OUT pkey bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	pkey0 bigint := pg_stat_get_xact_tuples_returned('dlq.job_pkey'::regclass);
+BEGIN
+	EXECUTE call INTO result;
+	pkey := pg_stat_get_xact_tuples_returned('dlq.job_pkey'::regclass) - pkey0;
+END
+$$;
+SELECT dlq.enqueue('storm', 'fresh-1') IS NOT NULL AS enqueued;
+SELECT result, pkey >= 200 AS passed_the_retries FROM pg_temp.pkey_entries_read($$SELECT kind FROM dlq.claim('storm', 'w')$$);
+SELECT dlq.enqueue('storm', 'fresh-2') IS NOT NULL AS enqueued;
+SELECT result, pkey < 20 AS read_few FROM pg_temp.pkey_entries_read($$SELECT kind FROM dlq.claim('storm', 'w')$$);
+SELECT result, pkey < 20 AS read_few FROM pg_temp.pkey_entries_read($$SELECT count(*) FROM dlq.claim('storm', 'w')$$);
+-- The long job is still found by a sweep when its lease expires (the sweeps read from below it).
+UPDATE dlq.job SET lease_expires_at = now() - interval '1 second' WHERE id = :long_job;
+SET dlq.sweep_full_pass_interval = '1h';
+SELECT outcome, count FROM dlq.sweep('storm') WHERE outcome = 'rescued';
+RESET dlq.sweep_full_pass_interval;
+SELECT attempt, lease_expires_at IS NULL AS waiting, last_error FROM dlq.job WHERE id = :long_job;
+
 -- The queue's jobs are its range of ids, whoever writes them: a row whose id carries another queue is
 -- refused.
 \set VERBOSITY terse
@@ -88,5 +120,11 @@ SELECT dlq._new_job_id(0, 0, now());
 SELECT dlq._new_job_id(262144, 0, now());
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq._new_job_id(NULL, 0, now()) IS NULL AS strict;
+-- Creating a queue whose name is taken draws no queue id (an application may call it at every start).
+SELECT last_value AS queue_ids_before FROM dlq.queue_id_seq \gset
+SELECT dlq.create_queue('lanes', if_not_exists => true);
+SELECT dlq.create_queue('lanes');
+\echo :LAST_ERROR_SQLSTATE
+SELECT last_value = :queue_ids_before AS no_queue_id_drawn FROM dlq.queue_id_seq;
 DROP EXTENSION dlq CASCADE;
 DROP EXTENSION amcheck;

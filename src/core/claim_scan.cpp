@@ -4,7 +4,7 @@ namespace dlq::core {
 
 ClaimScan
 BeginClaimScan(int64_t now, int32_t batch, bool paused) noexcept {
-	return ClaimScan{now, batch, paused, 0, false, kLowestClaimKey, 0, false, batch <= 0};
+	return ClaimScan{now, batch, paused, 0, false, kLowestClaimKey, false, kLowestClaimKey, 0, false, batch <= 0};
 }
 
 EntryAction
@@ -18,6 +18,10 @@ NextEntry(ClaimScan &scan, const ClaimKey &key, bool running) noexcept {
 			scan.done = true;
 			return EntryAction::kEndScan;
 		}
+	}
+	if (!running && !scan.seen_waiting) {
+		scan.seen_waiting = true;
+		scan.first_waiting = key;
 	}
 	scan.priority = key.priority;
 	if (key.run_at > scan.now) {

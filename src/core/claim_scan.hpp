@@ -21,6 +21,8 @@ struct ClaimScan {
 	int32_t taken;          // jobs taken so far
 	bool seen_first;        // first_visible is set
 	ClaimKey first_visible; // the first entry the claim's scans returned
+	bool seen_waiting;      // first_waiting is set
+	ClaimKey first_waiting; // the first of them not running (due or not)
 	int32_t priority;       // the priority of the last entry read
 	bool at_future;         // the current scan stopped at a future entry of `priority`
 	bool done;              // nothing more to read

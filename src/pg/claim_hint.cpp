@@ -159,7 +159,7 @@ NoteUnknownWriteLocked() {
 	open_unknown = true;
 	for (Slot &slot : table->slots)
 		if (slot.database == MyDatabaseId)
-			slot.hint.start = core::kLowestClaimKey;
+			core::ResetHint(slot.hint);
 	// It may also have made jobs running above the lease bounds (an insert of a running job, a moved key).
 	int database = FindDatabase();
 	if (database < 0) {
@@ -365,7 +365,8 @@ NoteWrittenKey(int32 queue_id, bool plain_lane, const core::ClaimKey &lowest) {
 
 void
 BeginClaim(Datum queue_name, bool plain_lane, ClaimBegin *out) {
-	*out = ClaimBegin{0, -1, {core::kLowestClaimKey, 0, false}, {core::kLowestClaimKey, 0, false}, false, false};
+	*out = ClaimBegin{0, -1, {core::kLowestClaimKey, 0, false, false}, {core::kLowestClaimKey, 0, false, false}, false,
+	                  false};
 	if (table == nullptr || !guc_claim_hints)
 		return;
 	// The server's first claim notes the next xid before its snapshot is taken (so that, with nothing
@@ -399,7 +400,7 @@ BeginClaim(Datum queue_name, bool plain_lane, ClaimBegin *out) {
 
 void
 FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const core::ClaimKey &first_visible,
-            TransactionId snapshot_xmin) {
+            bool seen_waiting, const core::ClaimKey &first_waiting, TransactionId snapshot_xmin) {
 	if (table == nullptr)
 		return;
 	if (queue_id != begun->queue_id) {
@@ -426,7 +427,7 @@ FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const cor
 			table->older_transactions_ended = true;
 	}
 	if (older_ended && table->unknown.writes == begun->unknown.writes)
-		core::FinishClaim(table->slots[begun->slot].hint, begun->queue, first_visible);
+		core::FinishClaim(table->slots[begun->slot].hint, begun->queue, first_visible, seen_waiting, first_waiting);
 	SpinLockRelease(&table->lock);
 }
 
@@ -582,7 +583,7 @@ ForgetQueue(int32 queue_id) {
 		int index = FindSlot(LaneSlotId(queue_id, plain_lane), false);
 		if (index < 0)
 			continue;
-		table->slots[index].hint.start = core::kLowestClaimKey;
+		core::ResetHint(table->slots[index].hint);
 		table->slots[index].lease_bound = core::LeaseBound{};
 		// Jobs of the old queue may have outlived it (a drop racing an enqueue): a full pass bounds them.
 		int database = FindDatabase();
@@ -643,9 +644,11 @@ dlq_claim_hint(PG_FUNCTION_ARGS) {
 	SpinLockRelease(&table->lock);
 	if (!found)
 		return (Datum)0;
-	bool at_start = !dlq::core::KeyBefore(dlq::core::kLowestClaimKey, hint.start);
-	Datum values[5] = {Int32GetDatum(hint.start.priority), TimestampTzGetDatum(hint.start.run_at),
-	                   Int64GetDatum(hint.start.id), Int64GetDatum(static_cast<int64>(hint.writes)),
+	// Where claims start (sweeps start at hint.start, at or below it).
+	const dlq::core::ClaimKey &start = hint.claim_start;
+	bool at_start = !dlq::core::KeyBefore(dlq::core::kLowestClaimKey, start);
+	Datum values[5] = {Int32GetDatum(start.priority), TimestampTzGetDatum(start.run_at),
+	                   Int64GetDatum(start.id), Int64GetDatum(static_cast<int64>(hint.writes)),
 	                   Int32GetDatum(hint.open_writers + unknown.open_writers)};
 	bool nulls[5] = {at_start, at_start, at_start, false, false};
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);

@@ -49,7 +49,7 @@ void BeginClaim(Datum queue_name, bool plain_lane, ClaimBegin *out);
 // its snapshot saw from the start it was given, `snapshot_xmin` that snapshot's xmin (no hint moves
 // while a transaction older than the server's first claim runs: a prepared one survives a restart).
 void FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const core::ClaimKey &first_visible,
-                 TransactionId snapshot_xmin);
+                 bool seen_waiting, const core::ClaimKey &first_waiting, TransactionId snapshot_xmin);
 
 // After a claim: raises the lane's lease bounds to the keys of the jobs it took from it (claim order).
 // Must run before the transaction commits.

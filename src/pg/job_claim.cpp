@@ -405,9 +405,11 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	hint::NoteLeasedKeys(queue.id, false, taken_index, taken_index_count);
 	hint::NoteLeasedKeys(queue.id, true, taken_plain, taken_plain_count);
 	if (index_lane.decide.seen_first)
-		hint::FinishClaim(&begun_index, queue_name, queue.id, index_lane.decide.first_visible, snapshot_xmin);
+		hint::FinishClaim(&begun_index, queue_name, queue.id, index_lane.decide.first_visible,
+		                  index_lane.decide.seen_waiting, index_lane.decide.first_waiting, snapshot_xmin);
 	if (plain_lane.decide.seen_first)
 		hint::FinishClaim(&begun_plain, queue_name, queue.id, core::PlainLaneKey(plain_lane.decide.first_visible.id),
+		                  plain_lane.decide.seen_waiting, core::PlainLaneKey(plain_lane.decide.first_waiting.id),
 		                  snapshot_xmin);
 	return static_cast<uint64>(taken);
 }

@@ -208,11 +208,28 @@ EmptyPayload() {
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 }
 
+// The id of a new job of the queue (core/job_id.hpp), from the next value of dlq.job_id_seq. Its bounds
+// are the sequences' (MAXVALUE), checked again here: a queue id or a value out of them (set by hand)
+// would make an id of another queue, or of no queue.
+int64
+NewJobId(int32 queue_id, bool plain, Oid sequence) {
+	if (queue_id < 1 || queue_id > core::kMaxQueueId)
+		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+		                errmsg("queue id %d is out of the range a job id can carry", queue_id),
+		                errdetail("Queue ids run from 1 to %d.", core::kMaxQueueId)));
+	int64 n = nextval_internal(sequence, true);
+	if (n < 1 || n > core::kMaxJobSequence)
+		ereport(ERROR, (errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+		                errmsg("dlq.job_id_seq gave %lld, out of the range of job numbers", static_cast<long long>(n)),
+		                errdetail("Job numbers run from 1 to %lld.", static_cast<long long>(core::kMaxJobSequence))));
+	return core::MakeJobId(queue_id, plain, n);
+}
+
 // Forms the tuple of a new job (id drawn from the sequence) and notes its key in its claim lane.
 HeapTuple
 FormJob(Insert *insert, const NewJob &job, int64 *id) {
 	bool plain = core::BornPlain(job.priority, job.run_at, insert->now);
-	*id = core::MakeJobId(insert->queue.id, plain, nextval_internal(insert->sequence, true));
+	*id = NewJobId(insert->queue.id, plain, insert->sequence);
 	const int *at = insert->layout->index;
 	int natts = RelationGetDescr(insert->rel)->natts;
 	Datum *values = static_cast<Datum *>(palloc0(sizeof(Datum) * natts));
@@ -428,13 +445,9 @@ dlq_new_job_id(PG_FUNCTION_ARGS) {
 	int32 queue_id = PG_GETARG_INT32(0);
 	int32 priority = PG_GETARG_INT32(1);
 	TimestampTz run_at = PG_GETARG_TIMESTAMPTZ(2);
-	if (queue_id < 1 || queue_id > dlq::core::kMaxQueueId)
-		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-		                errmsg("queue id %d is out of the range a job id can carry", queue_id),
-		                errdetail("Queue ids run from 1 to %d.", dlq::core::kMaxQueueId)));
-	Oid sequence = dlq::pg::store::RelationInDlq(get_namespace_oid("dlq", false), "job_id_seq");
 	bool plain = dlq::core::BornPlain(priority, run_at, GetCurrentTransactionStartTimestamp());
-	PG_RETURN_INT64(dlq::core::MakeJobId(queue_id, plain, nextval_internal(sequence, true)));
+	Oid sequence = dlq::pg::store::RelationInDlq(get_namespace_oid("dlq", false), "job_id_seq");
+	PG_RETURN_INT64(dlq::pg::store::NewJobId(queue_id, plain, sequence));
 }
 
 } // extern "C"

@@ -43,6 +43,12 @@ BEGIN
 		RAISE EXCEPTION 'retention must not be negative' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Leave it out (or give 0) to keep reviewed dead letters until dlq.purge() removes them.';
 	END IF;
+	-- A name already taken is told before the insert, which would draw a queue id before its unique check
+	-- failed: there are 262,143 (a job id carries its queue's), and an application that calls this with
+	-- if_not_exists at every start would use them up. The handler below still covers a concurrent create.
+	IF EXISTS (SELECT FROM dlq.queue AS q WHERE q.name OPERATOR(pg_catalog.=) create_queue.queue) THEN
+		RAISE unique_violation;
+	END IF;
 	INSERT INTO dlq.queue (name, max_attempts, lease, recovery_window, backoff_base, backoff_max, retention)
 	VALUES (queue, max_attempts, lease, recovery_window, backoff_base, backoff_max,
 	        nullif(retention, interval '0'))

@@ -115,5 +115,61 @@ TEST(ClaimHint, EndWriterNeverGoesNegative) {
 	EXPECT_TRUE(BeginClaim(hint).may_raise);
 }
 
+// A claim that saw a running job first: sweeps keep reading from it (start), claims start at the first
+// waiting entry after it (claim_start).
+TEST(ClaimStartKey, ClaimsPassRunningJobsSweepsDoNot) {
+	ClaimHint hint;
+	ClaimStart begun = BeginClaim(hint);
+	ASSERT_TRUE(begun.at_start);
+	EXPECT_TRUE(FinishClaim(hint, begun, Key(0, 100, 1), true, Key(0, 100, 5)));
+	EXPECT_TRUE(SameKey(hint.start, Key(0, 100, 1)));
+	EXPECT_TRUE(SameKey(hint.claim_start, Key(0, 100, 5)));
+	ClaimStart next = BeginClaim(hint);
+	EXPECT_FALSE(next.at_start);
+	EXPECT_TRUE(SameKey(next.start, Key(0, 100, 5)));
+	// A claim that did not read from start does not raise it, whatever it saw first.
+	EXPECT_TRUE(FinishClaim(hint, next, Key(0, 100, 6), true, Key(0, 100, 7)));
+	EXPECT_TRUE(SameKey(hint.start, Key(0, 100, 1)));
+	EXPECT_TRUE(SameKey(hint.claim_start, Key(0, 100, 7)));
+}
+
+TEST(ClaimStartKey, OneClaimInNReadsFromStartAndRaisesIt) {
+	ClaimHint hint;
+	FinishClaim(hint, BeginClaim(hint), Key(0, 100, 1), true, Key(0, 100, 5));
+	uint32_t from_start = 0;
+	for (uint32_t i = 0; i < kClaimsPerStartRead; i++) {
+		ClaimStart begun = BeginClaim(hint);
+		if (begun.at_start) {
+			from_start++;
+			EXPECT_TRUE(SameKey(begun.start, Key(0, 100, 1)));
+			// The running job has ended: the first entry it sees is waiting.
+			EXPECT_TRUE(FinishClaim(hint, begun, Key(0, 100, 5), true, Key(0, 100, 5)));
+		}
+	}
+	EXPECT_EQ(from_start, 1u);
+	EXPECT_TRUE(SameKey(hint.start, Key(0, 100, 5)));
+	EXPECT_TRUE(BeginClaim(hint).at_start); // the two keys met again
+}
+
+TEST(ClaimStartKey, AWriteLowersBothAndClaimStartNeverFallsBelowStart) {
+	ClaimHint hint;
+	FinishClaim(hint, BeginClaim(hint), Key(0, 100, 3), true, Key(0, 100, 9));
+	NoteWrite(hint, Key(0, 100, 6), true);
+	EXPECT_TRUE(SameKey(hint.start, Key(0, 100, 3)));
+	EXPECT_TRUE(SameKey(hint.claim_start, Key(0, 100, 6)));
+	NoteWrite(hint, Key(0, 100, 2), false);
+	EXPECT_TRUE(SameKey(hint.start, Key(0, 100, 2)));
+	EXPECT_TRUE(SameKey(hint.claim_start, Key(0, 100, 2)));
+	EndWriter(hint);
+	// A claim that saw no waiting entry leaves claim_start where it was, at or above start.
+	ClaimStart begun = BeginClaim(hint);
+	EXPECT_TRUE(FinishClaim(hint, begun, Key(0, 100, 4), false, Key(0, 0, 0)));
+	EXPECT_TRUE(SameKey(hint.start, Key(0, 100, 4)));
+	EXPECT_TRUE(SameKey(hint.claim_start, Key(0, 100, 4)));
+	ResetHint(hint);
+	EXPECT_TRUE(SameKey(hint.start, kLowestClaimKey));
+	EXPECT_TRUE(SameKey(hint.claim_start, kLowestClaimKey));
+}
+
 } // namespace
 } // namespace dlq::core

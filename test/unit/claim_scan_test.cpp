@@ -109,5 +109,19 @@ TEST(ClaimScan, TheHighestPriorityDescendsToNothing) {
 	EXPECT_FALSE(NextDescent(scan, &above));
 }
 
+TEST(ClaimScan, NotesTheFirstWaitingEntryPastRunningOnes) {
+	ClaimScan scan = BeginClaimScan(kNow, 5, false);
+	EXPECT_EQ(NextEntry(scan, Key(0, 10, 1), true), EntryAction::kSkip);
+	EXPECT_FALSE(scan.seen_waiting);
+	EXPECT_EQ(NextEntry(scan, Key(0, 10, 2), false), EntryAction::kTry);
+	ASSERT_TRUE(scan.seen_waiting);
+	EXPECT_TRUE(SameKey(scan.first_visible, Key(0, 10, 1)));
+	EXPECT_TRUE(SameKey(scan.first_waiting, Key(0, 10, 2)));
+	// A job scheduled for later is waiting too.
+	ClaimScan later = BeginClaimScan(kNow, 5, false);
+	EXPECT_EQ(NextEntry(later, Key(0, kNow + 60, 3), false), EntryAction::kEndScan);
+	EXPECT_TRUE(later.seen_waiting);
+}
+
 } // namespace
 } // namespace dlq::core
