@@ -164,8 +164,10 @@ SELECT * FROM dlq.sweep(batch => 2);
 SELECT * FROM dlq.sweep(batch => 2);
 SELECT * FROM dlq.sweep(batch => 2);
 SELECT count(*) AS stuck_dead_letters FROM dlq.dead_letters WHERE queue = 'backlog' AND reason = 'STUCK_IN_PROGRESS';
--- The bound applies to each outcome; one sweep reads at most 2 x batch expired leases (here the first 4 in
--- claim order), so 3 to rescue and 3 stuck with batch 2 are handled over two sweeps.
+-- The bound applies to each outcome; one sweep reads at most 2 x batch expired leases (here the 4 that
+-- expired first, from both claim lanes), so 3 to rescue and 3 stuck with batch 2 are handled over two
+-- sweeps. (Full passes here, whatever the sweeps of earlier files left bounded.)
+SET dlq.sweep_full_pass_interval = 0;
 SELECT dlq.create_queue('mixed', max_attempts => 2, lease => '10 milliseconds');
 SELECT count(*) AS enqueued FROM generate_series(1, 6) AS i, LATERAL dlq.enqueue('mixed', 'm-' || i);
 SELECT count(*) AS claimed FROM dlq.claim('mixed', 'w10', 3);
@@ -176,6 +178,7 @@ SELECT pg_sleep(0.05);
 SELECT * FROM dlq.sweep('mixed', 2);
 SELECT * FROM dlq.sweep('mixed', 2);
 SELECT * FROM dlq.sweep('mixed', 2);
+RESET dlq.sweep_full_pass_interval;
 
 -- ---- the dlq.dead_letter_rate view ----------------------------------------------------------------
 SELECT queue, reason, last_hour, last_day FROM dlq.dead_letter_rate ORDER BY queue, reason;

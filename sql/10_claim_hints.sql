@@ -30,8 +30,8 @@ SELECT kind FROM dlq.claim('hint', 'w2');
 SELECT count(*) FROM dlq.enqueue_many('hint', '[{"kind": "batch-early", "run_at": "2018-01-01T00:00:00Z"}]');
 SELECT kind FROM dlq.claim('hint', 'w2');
 
--- Running jobs are entries the claim sees: the start never passes them, so a failed attempt that
--- comes back to wait (here an hour later) is found again.
+-- Claims start past running jobs, but a failed attempt comes back to wait through a write that lowers
+-- the start, so it is found again (here an hour later).
 SELECT dlq.fail(j.id, 'w1', 'boom') FROM dlq.job AS j WHERE j.kind = 'k5';
 SELECT kind, attempt FROM dlq.job WHERE kind = 'k5' AND run_at > now();
 

@@ -92,11 +92,15 @@ SELECT result, pkey >= 200 AS passed_the_retries FROM pg_temp.pkey_entries_read(
 SELECT dlq.enqueue('storm', 'fresh-2') IS NOT NULL AS enqueued;
 SELECT result, pkey < 20 AS read_few FROM pg_temp.pkey_entries_read($$SELECT kind FROM dlq.claim('storm', 'w')$$);
 SELECT result, pkey < 20 AS read_few FROM pg_temp.pkey_entries_read($$SELECT count(*) FROM dlq.claim('storm', 'w')$$);
--- The long job is still found by a sweep when its lease expires (the sweeps read from below it).
-UPDATE dlq.job SET lease_expires_at = now() - interval '1 second' WHERE id = :long_job;
-SET dlq.sweep_full_pass_interval = '1h';
+-- A bounded sweep still finds the long job when its lease expires: it reads from the sweeps' key, at or
+-- below the running job, not from where claims start. (The lease is shortened through a heartbeat: an
+-- UPDATE of it by hand would send the next sweep to a full pass.)
+SELECT count(*) > 0 AS swept FROM dlq.sweep();
+SELECT dlq._sweeps_bounded() AS bounded;
+SELECT dlq.heartbeat(:long_job, 'long-runner', lease => '1 millisecond');
+SELECT pg_sleep(0.01);
+SELECT dlq._sweeps_bounded() AS still_bounded;
 SELECT outcome, count FROM dlq.sweep('storm') WHERE outcome = 'rescued';
-RESET dlq.sweep_full_pass_interval;
 SELECT attempt, lease_expires_at IS NULL AS waiting, last_error FROM dlq.job WHERE id = :long_job;
 
 -- The queue's jobs are its range of ids, whoever writes them: a row whose id carries another queue is
@@ -120,6 +124,15 @@ SELECT dlq._new_job_id(0, 0, now());
 SELECT dlq._new_job_id(262144, 0, now());
 \echo :LAST_ERROR_SQLSTATE
 SELECT dlq._new_job_id(NULL, 0, now()) IS NULL AS strict;
+-- A job number past the 44 bits (the sequence's maximum raised by hand) is refused, not folded into the
+-- scheduled bit or the queue.
+ALTER SEQUENCE dlq.job_id_seq MAXVALUE 17592186044416;
+SELECT setval('dlq.job_id_seq', 17592186044415) > 0 AS set;
+SELECT dlq.enqueue('other', 'too-far');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS too_far FROM dlq.job WHERE kind = 'too-far';
+SELECT setval('dlq.job_id_seq', 1000) > 0 AS set_back;
+ALTER SEQUENCE dlq.job_id_seq MAXVALUE 17592186044415;
 -- Creating a queue whose name is taken draws no queue id (an application may call it at every start).
 SELECT last_value AS queue_ids_before FROM dlq.queue_id_seq \gset
 SELECT dlq.create_queue('lanes', if_not_exists => true);

@@ -37,6 +37,7 @@ void
 ResetHint(ClaimHint &hint) noexcept {
 	hint.start = kLowestClaimKey;
 	hint.claim_start = kLowestClaimKey;
+	hint.claims = 0;
 }
 
 ClaimStart

@@ -55,10 +55,10 @@ void ResetHint(ClaimHint &hint) noexcept;
 
 // What a claim reads before its snapshot is taken.
 struct ClaimStart {
-	ClaimKey start;  // where the claim reads from: the hint's claim_start
+	ClaimKey start;  // where the claim reads from: the hint's claim_start, or its start when at_start
 	uint64_t writes;
 	bool may_raise;  // no writer was open: every job written so far is visible to the coming snapshot
-	bool at_start;   // claim_start was the hint's start: the claim reads every entry from it
+	bool at_start;   // the claim reads from the hint's start (the keys were equal, or its turn came)
 };
 constexpr uint32_t kClaimsPerStartRead = 256;
 ClaimStart BeginClaim(ClaimHint &hint) noexcept;

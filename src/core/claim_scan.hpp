@@ -3,8 +3,8 @@
 //
 // A claim reads one priority's due range at a time, lowest priority first. Entries come from a scan that
 // starts at the queue's claim hint (or the queue's first entry) and may run on into higher priorities.
-// The first entry the scan returns, whatever it is, is what the claim reports for the hint (core/
-// claim_hint.hpp). A running job is stepped over. A future entry (run_at after now) ends its priority's
+// The first entry the scan returns, whatever it is, and the first that is not running are what the claim
+// reports for the hint (core/claim_hint.hpp). A running job is stepped over. A future entry (run_at after now) ends its priority's
 // due range: the jobs after it in that priority are all future too, so the claim descends again to the
 // priorities above it instead of reading them. A paused queue is read only for the hint's entry.
 #pragma once

@@ -38,8 +38,8 @@ void RaiseLeaseBound(LeaseBound &bound, const ClaimKey &key) noexcept;
 // The bound of `priority`; false when no job of that priority was leased.
 bool LeaseBoundOf(const LeaseBound &bound, int32_t priority, ClaimKey *out) noexcept;
 
-// Where a bounded sweep starts reading the priority of `bound`: no running job lies below the queue's
-// claim hint (claims see running jobs as entries, so a hint never passes one; core/claim_hint.hpp), so
+// Where a bounded sweep starts reading the priority of `bound`: no running job lies below the `start` of
+// the queue's claim hint (only its claim_start passes running jobs; core/claim_hint.hpp), so
 // the range starts at the hint in the hint's priority, at the priority's start above it, and is empty
 // below it or when the bound itself is below the hint. The dead entries of finished jobs before the hint
 // (many while a snapshot is held) are not read. Returns false for an empty range.

@@ -46,8 +46,9 @@ struct ClaimBegin {
 };
 void BeginClaim(Datum queue_name, bool plain_lane, ClaimBegin *out);
 // After the claim statement: `queue_id` is the queue it claimed from, `first_visible` the first entry
-// its snapshot saw from the start it was given, `snapshot_xmin` that snapshot's xmin (no hint moves
-// while a transaction older than the server's first claim runs: a prepared one survives a restart).
+// its snapshot saw from the start it was given, `first_waiting` the first of them not running (when
+// `seen_waiting`), `snapshot_xmin` that snapshot's xmin (no hint moves while a transaction older than
+// the server's first claim runs: a prepared one survives a restart).
 void FinishClaim(const ClaimBegin *begun, Datum queue_name, int32 queue_id, const core::ClaimKey &first_visible,
                  bool seen_waiting, const core::ClaimKey &first_waiting, TransactionId snapshot_xmin);
 

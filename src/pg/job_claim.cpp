@@ -13,7 +13,8 @@
 // cost a claim one descent. The plain lane is the queue's plain range of the primary key, read in id
 // order from its own hint, passing over the versions the claim index holds (a plain job retried). The
 // claim takes from whichever lane's next due job comes first in (priority, run_at, id) order. For each
-// lane it reports the first entry its snapshot saw from the hint, due or not (which moves that hint), and
+// lane it reports the first entry its snapshot saw from the hint and the first waiting one, due or not
+// (which move that hint's two keys), and
 // raises that lane's lease bounds to the jobs it took from it (sweep_bound.hpp). What it does with each
 // entry is decided in the core (core/claim_scan.hpp, core/job_id.hpp; unit-tested).
 //

@@ -204,7 +204,12 @@ bool
 ExtendLease(Datum job_id, Datum worker, Datum lease, bool lease_is_null) {
 	Datum args[3] = {job_id, worker, lease};
 	char nulls[4] = {' ', ' ', lease_is_null ? 'n' : ' ', '\0'};
-	return ExecKept(&extend_lease, args, nulls) == 1;
+	// The API's own write for the job_written trigger (it watches lease_expires_at); a heartbeat keeps the
+	// job running, so it moves no hint.
+	hint::BeginApiWrite();
+	bool extended = ExecKept(&extend_lease, args, nulls) == 1;
+	hint::EndApiWrite();
+	return extended;
 }
 
 bool
@@ -397,7 +402,7 @@ DeleteQueueJobs(Datum queue_id) {
 // not twice); and each queue's plain lane, whole.
 // One list serves both outcomes (rescue, or dead-letter on the last attempt), so the range is read once
 // per sweep; a sweep may then handle fewer than a batch of one outcome, and the next sweep goes on. Each
-// lane gives up to a batch, and the outcomes take the oldest expired leases among them.
+// lane gives up to that many, and the list keeps the longest expired of them.
 // Candidates only: the statements below lock and re-check them.
 //
 // This is the full pass (core/sweep_bound.hpp). It also returns the highest running job of each priority
@@ -417,18 +422,18 @@ static KeptStatement find_expired = {
     DLQ_FIRST_ENTRY("p.queue_id", " AND j.priority > p.pr") ") AS f), "
     "plain AS (SELECT q.id AS queue_id FROM dlq.queue AS q WHERE $1 = 0 OR q.id = $1), "
     "candidates AS ( "
-    "  SELECT coalesce(array_agg(c.id), '{}') AS ids FROM (( "
-    "    SELECT e.id FROM prios AS p CROSS JOIN LATERAL ( "
-    "      SELECT j.id FROM dlq.job AS j "
+    "  SELECT coalesce(array_agg(c.id), '{}') AS ids FROM (SELECT u.id FROM (( "
+    "    SELECT e.id, e.lease_expires_at FROM prios AS p CROSS JOIN LATERAL ( "
+    "      SELECT j.id, j.lease_expires_at FROM dlq.job AS j "
     "       WHERE j.queue_id = p.queue_id AND j.priority = p.pr "
     "         AND " DLQ_DUE_FROM_PROBE "AND j.lease_expires_at < now() AND " DLQ_IN_CLAIM_INDEX
     "       LIMIT $2) AS e "
     "     LIMIT $2) UNION ALL ( "
-    "    SELECT e.id FROM plain AS p CROSS JOIN LATERAL ( "
-    "      SELECT j.id FROM dlq.job AS j "
+    "    SELECT e.id, e.lease_expires_at FROM plain AS p CROSS JOIN LATERAL ( "
+    "      SELECT j.id, j.lease_expires_at FROM dlq.job AS j "
     "       WHERE " DLQ_PLAIN_LANE("p.queue_id", "0") "AND j.run_at <= now() AND j.lease_expires_at < now() "
     "       LIMIT $2) AS e "
-    "     LIMIT $2)) AS c), "
+    "     LIMIT $2)) AS u ORDER BY u.lease_expires_at, u.id LIMIT $2) AS c), "
     "running AS ( "
     "  SELECT p.queue_id, p.pr, r.run_at, r.id FROM prios AS p CROSS JOIN LATERAL ( "
     "    SELECT j.run_at, j.id FROM dlq.job AS j "

@@ -78,7 +78,7 @@ LANGUAGE C
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dlq_job_written';
 
-CREATE TRIGGER job_written AFTER INSERT OR UPDATE OF id, queue_id, priority, run_at, enqueued_at ON dlq.job
+CREATE TRIGGER job_written AFTER INSERT OR UPDATE OF id, queue_id, priority, run_at, enqueued_at, lease_expires_at ON dlq.job
 	FOR EACH STATEMENT EXECUTE FUNCTION dlq._job_written();
 ALTER TABLE dlq.job ENABLE ALWAYS TRIGGER job_written;
 

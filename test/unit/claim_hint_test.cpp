@@ -171,5 +171,26 @@ TEST(ClaimStartKey, AWriteLowersBothAndClaimStartNeverFallsBelowStart) {
 	EXPECT_TRUE(SameKey(hint.claim_start, kLowestClaimKey));
 }
 
+TEST(ClaimStartKey, AWriteDuringTheClaimMovesNeitherKey) {
+	ClaimHint hint;
+	ClaimStart begun = BeginClaim(hint);
+	NoteWrite(hint, Key(0, 900, 9), true);
+	EXPECT_FALSE(FinishClaim(hint, begun, Key(0, 100, 1), true, Key(0, 100, 5)));
+	EXPECT_TRUE(SameKey(hint.start, kLowestClaimKey));
+	EXPECT_TRUE(SameKey(hint.claim_start, kLowestClaimKey));
+}
+
+TEST(ClaimStartKey, TheTurnCounterRunsOnlyWhileTheKeysDiffer) {
+	ClaimHint hint;
+	for (int i = 0; i < 3; i++)
+		EXPECT_TRUE(BeginClaim(hint).at_start);
+	EXPECT_EQ(hint.claims, 0u);
+	FinishClaim(hint, BeginClaim(hint), Key(0, 100, 1), true, Key(0, 100, 5));
+	EXPECT_FALSE(BeginClaim(hint).at_start);
+	EXPECT_EQ(hint.claims, 1u);
+	ResetHint(hint);
+	EXPECT_EQ(hint.claims, 0u);
+}
+
 } // namespace
 } // namespace dlq::core

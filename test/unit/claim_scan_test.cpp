@@ -123,5 +123,12 @@ TEST(ClaimScan, NotesTheFirstWaitingEntryPastRunningOnes) {
 	EXPECT_TRUE(later.seen_waiting);
 }
 
+TEST(ClaimScan, APausedQueueNotesNoWaitingEntryPastARunningOne) {
+	ClaimScan scan = BeginClaimScan(kNow, 5, true);
+	EXPECT_EQ(NextEntry(scan, Key(0, 10, 1), true), EntryAction::kEndScan);
+	EXPECT_TRUE(scan.seen_first);
+	EXPECT_FALSE(scan.seen_waiting);
+}
+
 } // namespace
 } // namespace dlq::core
