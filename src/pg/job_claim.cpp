@@ -284,6 +284,21 @@ AdvanceLane(Lane *lane, const JobColumns &c) {
 		AdvanceIndexLane(lane, c);
 }
 
+// Sets up a lane of a claim: its slot, its decisions, where it starts (its hint applies only to the
+// queue it was read for: the name may now be another queue's) and its scan (keys given by the caller).
+void
+BeginLane(Lane *lane, bool plain, const Claim *claim, Relation index, Snapshot snapshot, const QueueRow &queue,
+          int32 batch, const hint::ClaimBegin &begun) {
+	lane->plain = plain;
+	lane->slot = table_slot_create(claim->job_rel, nullptr);
+	lane->decide = core::BeginClaimScan(claim->now, batch, queue.paused);
+	lane->has_job = false;
+	lane->ended = false;
+	lane->queue_id = queue.id;
+	lane->start = begun.queue_id == queue.id ? begun.queue.start : core::kLowestClaimKey;
+	lane->scan = index_beginscan(claim->job_rel, index, snapshot, kScanKeys, 0);
+}
+
 // Scan keys on the primary key: the queue's plain range from `from` on.
 void
 MakePlainScanKeys(ScanKeyData *keys, int64 from, int64 last) {
@@ -337,30 +352,15 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 	claim.out_desc = out_desc;
 	const JobColumns &c = *claim.columns;
 
-	// The hints apply only to the queue they were read for (the name may now be another queue's).
 	Relation claim_index = index_open(RelationInDlq(schema, "job_claim_idx"), AccessShareLock);
 	Lane index_lane;
-	index_lane.plain = false;
-	index_lane.slot = table_slot_create(claim.job_rel, nullptr);
-	index_lane.decide = core::BeginClaimScan(claim.now, batch, queue.paused);
-	index_lane.has_job = false;
-	index_lane.ended = false;
-	index_lane.queue_id = queue.id;
-	index_lane.start = begun_index.queue_id == queue.id ? begun_index.queue.start : core::kLowestClaimKey;
-	index_lane.scan = index_beginscan(claim.job_rel, claim_index, snapshot, kScanKeys, 0);
+	BeginLane(&index_lane, false, &claim, claim_index, snapshot, queue, batch, begun_index);
 	MakeScanKeys(index_lane.keys, index_lane.row_keys, queue.id, ScanFrom::kStart, 0, index_lane.start);
 	index_rescan(index_lane.scan, index_lane.keys, kScanKeys, nullptr, 0);
 
 	Relation primary_key = index_open(RelationInDlq(schema, "job_pkey"), AccessShareLock);
 	Lane plain_lane;
-	plain_lane.plain = true;
-	plain_lane.slot = table_slot_create(claim.job_rel, nullptr);
-	plain_lane.decide = core::BeginClaimScan(claim.now, batch, queue.paused);
-	plain_lane.has_job = false;
-	plain_lane.ended = false;
-	plain_lane.queue_id = queue.id;
-	plain_lane.start = begun_plain.queue_id == queue.id ? begun_plain.queue.start : core::kLowestClaimKey;
-	plain_lane.scan = index_beginscan(claim.job_rel, primary_key, snapshot, kScanKeys, 0);
+	BeginLane(&plain_lane, true, &claim, primary_key, snapshot, queue, batch, begun_plain);
 	MakePlainScanKeys(plain_lane.keys, std::max(plain_lane.start.id, core::PlainLaneFirst(queue.id)),
 	                  core::PlainLaneLast(queue.id));
 	index_rescan(plain_lane.scan, plain_lane.keys, kScanKeys, nullptr, 0);
