@@ -212,6 +212,30 @@ struct Lane {
 	core::ClaimKey start;
 };
 
+// The claim key of the job in the lane's slot.
+core::ClaimKey
+SlotKey(const Lane *lane, const JobColumns &c) {
+	bool isnull;
+	core::ClaimKey key;
+	key.priority = DatumGetInt32(slot_getattr(lane->slot, c.priority, &isnull));
+	key.run_at = DatumGetTimestampTz(slot_getattr(lane->slot, c.run_at, &isnull));
+	key.id = DatumGetInt64(slot_getattr(lane->slot, c.id, &isnull));
+	return key;
+}
+
+// What the core decides of the job in the lane's slot; a job to try is kept as the lane's next.
+core::EntryAction
+DecideEntry(Lane *lane, const core::ClaimKey &key, const JobColumns &c) {
+	bool waiting;
+	slot_getattr(lane->slot, c.lease_expires_at, &waiting); // a null lease: waiting
+	core::EntryAction action = core::NextEntry(lane->decide, key, !waiting);
+	if (action == core::EntryAction::kTry) {
+		lane->key = key;
+		lane->has_job = true;
+	}
+	return action;
+}
+
 // Reads the claim index lane on to its next due waiting job, descending to higher priorities past
 // future entries. Sets has_job, or ended.
 void
@@ -219,18 +243,9 @@ AdvanceIndexLane(Lane *lane, const JobColumns &c) {
 	while (!lane->ended) {
 		if (index_getnext_slot(lane->scan, ForwardScanDirection, lane->slot)) {
 			CHECK_FOR_INTERRUPTS();
-			bool isnull;
-			core::ClaimKey key;
-			key.priority = DatumGetInt32(slot_getattr(lane->slot, c.priority, &isnull));
-			key.run_at = DatumGetTimestampTz(slot_getattr(lane->slot, c.run_at, &isnull));
-			key.id = DatumGetInt64(slot_getattr(lane->slot, c.id, &isnull));
-			slot_getattr(lane->slot, c.lease_expires_at, &isnull);
-			core::EntryAction action = core::NextEntry(lane->decide, key, !isnull);
-			if (action == core::EntryAction::kTry) {
-				lane->key = key;
-				lane->has_job = true;
+			core::EntryAction action = DecideEntry(lane, SlotKey(lane, c), c);
+			if (action == core::EntryAction::kTry)
 				return;
-			}
 			if (action == core::EntryAction::kSkip)
 				continue;
 		}
@@ -256,21 +271,14 @@ AdvancePlainLane(Lane *lane, const JobColumns &c) {
 			return;
 		}
 		CHECK_FOR_INTERRUPTS();
+		core::ClaimKey key = SlotKey(lane, c);
 		bool isnull;
-		core::ClaimKey key;
-		key.priority = DatumGetInt32(slot_getattr(lane->slot, c.priority, &isnull));
-		key.run_at = DatumGetTimestampTz(slot_getattr(lane->slot, c.run_at, &isnull));
-		key.id = DatumGetInt64(slot_getattr(lane->slot, c.id, &isnull));
 		TimestampTz enqueued_at = DatumGetTimestampTz(slot_getattr(lane->slot, c.enqueued_at, &isnull));
 		if (core::InClaimIndex(key.id, key.priority, key.run_at, enqueued_at))
 			continue;
-		slot_getattr(lane->slot, c.lease_expires_at, &isnull);
-		core::EntryAction action = core::NextEntry(lane->decide, key, !isnull);
-		if (action == core::EntryAction::kTry) {
-			lane->key = key;
-			lane->has_job = true;
+		core::EntryAction action = DecideEntry(lane, key, c);
+		if (action == core::EntryAction::kTry)
 			return;
-		}
 		if (action == core::EntryAction::kEndScan) // a job enqueued after this claim's now(), or done
 			lane->ended = true;
 	}
