@@ -364,9 +364,11 @@ NoteWrittenKey(int32 queue_id, bool plain_lane, const core::ClaimKey &lowest) {
 }
 
 void
-BeginClaim(Datum queue_name, bool plain_lane, ClaimBegin *out) {
-	*out = ClaimBegin{0, -1, {core::kLowestClaimKey, 0, false, false}, {core::kLowestClaimKey, 0, false, false}, false,
-	                  false};
+BeginClaim(Datum queue_name, ClaimBegin *index_lane, ClaimBegin *plain_lane) {
+	ClaimBegin *lanes[2] = {index_lane, plain_lane};
+	for (ClaimBegin *lane : lanes)
+		*lane = ClaimBegin{0, -1, {core::kLowestClaimKey, 0, false, false}, {core::kLowestClaimKey, 0, false, false},
+		                   false, false};
 	if (table == nullptr || !guc_claim_hints)
 		return;
 	// The server's first claim notes the next xid before its snapshot is taken (so that, with nothing
@@ -382,20 +384,25 @@ BeginClaim(Datum queue_name, bool plain_lane, ClaimBegin *out) {
 	if (queue_id == 0)
 		return;
 	SpinLockAcquire(&table->lock);
-	int index = FindSlot(LaneSlotId(queue_id, plain_lane), true);
-	if (index >= 0) {
-		out->queue_id = queue_id;
-		out->slot = index;
-		out->queue = core::BeginClaim(table->slots[index].hint);
-		out->unknown = core::BeginClaim(table->unknown);
-		out->older_transactions_ended = table->older_transactions_ended;
+	core::ClaimStart unknown = core::BeginClaim(table->unknown);
+	for (int plain = 0; plain < 2; plain++) {
+		int index = FindSlot(LaneSlotId(queue_id, plain == 1), true);
+		if (index < 0)
+			continue;
+		ClaimBegin *lane = lanes[plain];
+		lane->queue_id = queue_id;
+		lane->slot = index;
+		lane->queue = core::BeginClaim(table->slots[index].hint);
+		lane->unknown = unknown;
+		lane->older_transactions_ended = table->older_transactions_ended;
 	}
 	SpinLockRelease(&table->lock);
-	// Only a snapshot taken after this point may move the hint: not a transaction snapshot taken earlier.
+	// Only a snapshot taken after this point may move a hint: not a transaction snapshot taken earlier.
 	// And only in a transaction that has changed nothing yet: jobs it completed are invisible to its own
 	// snapshot, and its abort would bring them back (with their claims undone) behind the hint.
-	out->may_raise = out->queue.may_raise && out->unknown.may_raise && !IsolationUsesXactSnapshot() &&
-	                 !TransactionIdIsValid(GetTopTransactionIdIfAny());
+	bool fresh_snapshot = !IsolationUsesXactSnapshot() && !TransactionIdIsValid(GetTopTransactionIdIfAny());
+	for (ClaimBegin *lane : lanes)
+		lane->may_raise = lane->queue.may_raise && lane->unknown.may_raise && fresh_snapshot;
 }
 
 void

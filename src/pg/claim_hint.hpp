@@ -44,7 +44,8 @@ struct ClaimBegin {
 	bool may_raise;
 	bool older_transactions_ended; // every transaction older than the server's first claim had ended
 };
-void BeginClaim(Datum queue_name, bool plain_lane, ClaimBegin *out);
+// Both claim lanes of the queue at once (core/job_id.hpp).
+void BeginClaim(Datum queue_name, ClaimBegin *index_lane, ClaimBegin *plain_lane);
 // After the claim statement: `queue_id` is the queue it claimed from, `first_visible` the first entry
 // its snapshot saw from the start it was given, `first_waiting` the first of them not running (when
 // `seen_waiting`), `snapshot_xmin` that snapshot's xmin (no hint moves while a transaction older than

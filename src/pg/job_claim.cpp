@@ -323,8 +323,7 @@ ClaimJobs(Datum queue_name, Datum worker, int32 batch, Datum lease, bool lease_i
 
 	hint::ClaimBegin begun_index;
 	hint::ClaimBegin begun_plain;
-	hint::BeginClaim(queue_name, false, &begun_index);
-	hint::BeginClaim(queue_name, true, &begun_plain);
+	hint::BeginClaim(queue_name, &begun_index, &begun_plain);
 
 	// A snapshot of its own taken after the hints were read (a fresh one per claim in READ COMMITTED), as
 	// the claim statement had; jobs it updates get its command id, so their new versions stay invisible
